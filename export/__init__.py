@@ -1,0 +1,1 @@
+"""Export: step-module extraction with a fixed ODE solver, ONNX/TFLite emission, int8 quantization, manifest."""

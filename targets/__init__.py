@@ -1,0 +1,1 @@
+"""Targets: target profiles (data files), runtime backends and the profiler."""
