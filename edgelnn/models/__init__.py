@@ -16,7 +16,22 @@ from edgelnn.models.interop import from_ncps
 from edgelnn.models.registry import DESCRIPTIONS, MODELS, build_model, list_models, make_config
 
 __all__ = [
-    "StepModel", "ModelConfig", "CfCConfig", "LTCConfig", "LRCConfig", "LSTMConfig", "GRUConfig",
-    "config_from_dict", "config_from_json", "build_model", "make_config", "list_models", "MODELS", "DESCRIPTIONS",
-    "save_checkpoint", "load_checkpoint", "read_checkpoint", "from_ncps",
+    "DESCRIPTIONS",
+    "MODELS",
+    "CfCConfig",
+    "GRUConfig",
+    "LRCConfig",
+    "LSTMConfig",
+    "LTCConfig",
+    "ModelConfig",
+    "StepModel",
+    "build_model",
+    "config_from_dict",
+    "config_from_json",
+    "from_ncps",
+    "list_models",
+    "load_checkpoint",
+    "make_config",
+    "read_checkpoint",
+    "save_checkpoint",
 ]

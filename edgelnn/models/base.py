@@ -88,14 +88,23 @@ class StepModel(nn.Module):
             raise ValueError(f"mask must have shape {(batch, steps)}, got {tuple(mask.shape)}")
         if state is None:
             state = self.init_state(batch, device=x.device, dtype=x.dtype)
+        inputs, step = self.sequence_plan(x)
         outputs = []
         for t in range(steps):
-            y, new_state = self.step(x[:, t], state, timespans[:, t : t + 1])
+            y, new_state = step(inputs[:, t], state, timespans[:, t : t + 1])
             if mask is not None:
                 new_state = torch.where(mask[:, t : t + 1], new_state, state)
             state = new_state
             outputs.append(y)
         return torch.stack(outputs, dim=1), state
+
+    def sequence_plan(self, x: torch.Tensor):
+        """(per-step inputs [B,T,...], step function) used by :meth:`run`.
+
+        Models override this to hoist work that depends only on the inputs out of the time loop; the
+        step function must compute exactly what :meth:`step` computes.
+        """
+        return x, self.step
 
     def apply_weight_constraints(self) -> None:
         """Project parameters back onto their feasible set after an optimizer step (no-op by default)."""

@@ -60,19 +60,29 @@ class CfCBlock(nn.Module):
             if p.dim() == 2:
                 nn.init.xavier_uniform_(p)
 
-    def _masked(self, layer: nn.Linear, z: torch.Tensor) -> torch.Tensor:
-        if self.sparsity_mask is None:
-            return layer(z)
-        return F.linear(z, layer.weight * self.sparsity_mask, layer.bias)
+    def head_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """ff1, ff2, time_a, time_b stacked (ff1/ff2 masked): one matmul computes all four heads."""
+        w1, w2 = self.ff1.weight, self.ff2.weight
+        if self.sparsity_mask is not None:
+            w1, w2 = w1 * self.sparsity_mask, w2 * self.sparsity_mask
+        weight = torch.cat([w1, w2, self.time_a.weight, self.time_b.weight])
+        bias = torch.cat([self.ff1.bias, self.ff2.bias, self.time_a.bias, self.time_b.bias])
+        return weight, bias
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
-        z = self.backbone(torch.cat([x, h], dim=1))
-        ff1 = self._masked(self.ff1, z)
+        return self.update(self.backbone(torch.cat([x, h], dim=1)), dt)
+
+    def update(
+        self, z: torch.Tensor, dt: torch.Tensor, heads: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """The closed-form update from backbone features ``z`` (``heads`` may be precomputed)."""
         if self.mode == "pure":
+            weight = self.ff1.weight if self.sparsity_mask is None else self.ff1.weight * self.sparsity_mask
+            ff1 = F.linear(z, weight, self.ff1.bias)
             return -self.A * torch.exp(-dt * (self.w_tau.abs() + ff1.abs())) * ff1 + self.A
-        ff1 = torch.tanh(ff1)
-        ff2 = torch.tanh(self._masked(self.ff2, z))
-        gate = torch.sigmoid(self.time_a(z) * dt + self.time_b(z))
+        ff1, ff2, t_a, t_b = F.linear(z, *(heads or self.head_weights())).chunk(4, dim=1)
+        ff1, ff2 = torch.tanh(ff1), torch.tanh(ff2)
+        gate = torch.sigmoid(t_a * dt + t_b)
         if self.mode == "no_gate":
             return ff1 + gate * ff2
         return ff1 * (1.0 - gate) + gate * ff2
@@ -112,6 +122,23 @@ class CfC(LiquidModel):
                 in_features = len(neurons)
             self.blocks = nn.ModuleList(blocks)
             self.layer_sizes = [len(neurons) for neurons in self.wiring.layers]
+
+    def sequence_plan(self, x: torch.Tensor):
+        """Fast path for whole sequences: the input half of the first backbone layer runs once for all
+        steps (one large matmul) and the four heads share one stacked weight; the math is unchanged."""
+        block = self.blocks[0]
+        if self.memory is not None or len(self.blocks) != 1 or len(block.backbone) == 0 or block.mode == "pure":
+            return super().sequence_plan(x)
+        first, rest = block.backbone[0], block.backbone[1:]
+        n_in = self.config.input_size
+        x_part = F.linear(x, first.weight[:, :n_in], first.bias)
+        h_weight, heads = first.weight[:, n_in:], block.head_weights()
+
+        def step(xw: torch.Tensor, h: torch.Tensor, dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            h = block.update(rest(xw + F.linear(h, h_weight)), dt, heads)
+            return self.proj(h), h
+
+        return x_part, step
 
     def core(self, x: torch.Tensor, h: torch.Tensor, dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if len(self.blocks) == 1:

@@ -24,6 +24,7 @@ from edgelnn.models.registry import build_model
 
 FORMAT = "edgelnn-checkpoint"
 FORMAT_VERSION = "1"
+RESERVED_KEYS = ("format", "format_version", "config")
 
 
 def save_checkpoint(model: StepModel, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
@@ -32,6 +33,8 @@ def save_checkpoint(model: StepModel, path: str | Path, metadata: dict[str, Any]
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config.to_json()}
     for key, value in (metadata or {}).items():
+        if key in meta:  # would silently overwrite what load_checkpoint needs
+            raise ValueError(f"metadata key {key!r} is reserved; reserved keys: {', '.join(RESERVED_KEYS)}")
         meta[key] = value if isinstance(value, str) else json.dumps(value)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
@@ -53,7 +56,7 @@ def read_checkpoint(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tens
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not a safetensors file): {exc}") from None
     if meta.get("format") != FORMAT:
@@ -64,7 +67,7 @@ def read_checkpoint(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tens
         )
     try:
         config = config_from_json(meta["config"])
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:  # a corrupt config fails in many ways
         raise CheckpointError(f"checkpoint {path} has an invalid model config: {exc}") from None
     return config, tensors, meta
 

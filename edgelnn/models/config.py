@@ -73,7 +73,9 @@ class ModelConfig:
 
 
 def config_from_dict(data: dict[str, Any]) -> ModelConfig:
-    """Rebuild a config from :meth:`ModelConfig.to_dict` output; unknown kinds or fields are errors."""
+    """Rebuild a config from :meth:`ModelConfig.to_dict` output; unknown kinds, unknown or missing fields are errors."""
+    if not isinstance(data, dict):
+        raise TypeError(f"a model config must be a dict / JSON object, got {type(data).__name__}")
     data = dict(data)
     kind = data.pop("kind", None)
     if kind not in CONFIGS:
@@ -82,7 +84,14 @@ def config_from_dict(data: dict[str, Any]) -> ModelConfig:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"unknown {kind} config field(s): {', '.join(unknown)}")
+        raise ValueError(
+            f"unknown {kind} config field(s): {', '.join(unknown)}; allowed fields: {', '.join(sorted(names))}"
+        )
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise ValueError(f"missing {kind} config field(s): {', '.join(missing)}")
     return cls(**data)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgelnn.errors import ConversionError
+from edgelnn.errors import CheckpointError, ConversionError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_state_strict
 from edgelnn.models.registry import build_model
@@ -78,6 +78,8 @@ def _cfc_cell_config(cell: nn.Module, input_size: int) -> tuple[dict[str, Any], 
         cfg = {"input_size": input_size, "hidden_size": wiring.units, "mode": cell._layers[0].mode,
                "wiring": wiring_config_from_ncps(wiring)}
         return cfg, [(f"layer_{i}.", f"blocks.{i}.") for i in range(cell.num_layers)]
+    if getattr(cell, "sparsity_mask", None) is not None:
+        raise ConversionError("cannot convert a CfCCell with a sparsity_mask; use a WiredCfCCell or CfC with a wiring")
     cfg = {"input_size": input_size, "hidden_size": cell.hidden_size, "mode": cell.mode, **_backbone_settings(cell)}
     return cfg, [("", "blocks.0.")]
 
@@ -112,7 +114,10 @@ def _from_ltc(module: nn.Module) -> StepModel:
 
 def _build(cfg: dict[str, Any], state: dict[str, torch.Tensor], renames: list[tuple[str, str]]) -> StepModel:
     model = build_model(cfg)
-    load_state_strict(model, _renamed(state, renames), "ncps module")
+    try:
+        load_state_strict(model, _renamed(state, renames), "ncps module")
+    except CheckpointError as exc:  # a parameter layout this converter does not know
+        raise ConversionError(f"cannot convert: {exc}") from None
     return model.eval()
 
 

@@ -1,0 +1,71 @@
+"""Task metrics: sequence accuracy for classification, masked MSE for regression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_ALIASES = {"classification": "accuracy", "accuracy": "accuracy", "regression": "mse", "mse": "mse"}
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):  # torch tensor
+        a = a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def last_valid(seq: Any, mask: Any) -> np.ndarray:
+    """``seq [N,T,...]`` at each row's last real step (``mask [N,T]`` is a prefix) -> ``[N,...]``."""
+    seq, mask = _numpy(seq), _numpy(mask).astype(bool)
+    last = mask.sum(axis=1) - 1
+    if (last < 0).any():
+        raise ValueError("mask has an empty row")
+    return seq[np.arange(len(seq)), last]
+
+
+def accuracy(pred: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Fraction of correct labels. ``pred``: logits ``[N,C]``, labels ``[N]``, or per-step logits
+    ``[N,T,C]`` (read at each sequence's last valid step, which needs ``mask``)."""
+    if pred.ndim == 3:
+        if mask is None:
+            raise ValueError("accuracy: per-step predictions [N,T,C] need the mask")
+        pred = last_valid(pred, mask)
+    labels = pred.argmax(axis=1) if pred.ndim == 2 else pred
+    if labels.ndim != 1 or y.ndim != 1 or len(labels) != len(y):
+        raise ValueError(f"accuracy: pred {pred.shape} does not match labels {y.shape}")
+    if len(y) == 0:
+        raise ValueError("accuracy: no sequences")
+    return float((labels.astype(np.int64) == y.astype(np.int64)).mean())
+
+
+def mse(pred: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
+    """Mean squared error over the real steps (``mask [N,T]``) and all outputs of ``[N,T,O]`` arrays."""
+    if pred.shape != y.shape or y.ndim != 3:
+        raise ValueError(f"mse: pred {pred.shape} and y {y.shape} must both be [N,T,O]")
+    mask = mask.astype(bool)
+    if mask.shape != y.shape[:2]:
+        raise ValueError(f"mse: mask {mask.shape} does not match y {y.shape}")
+    count = int(mask.sum()) * y.shape[2]
+    if count == 0:
+        raise ValueError("mse: mask selects no steps")
+    err = (pred.astype(np.float64) - y.astype(np.float64)) ** 2
+    return float(err[mask].sum() / count)
+
+
+def compute_metric(task_kind_or_metric: Any, pred: Any, y: Any, mask: Any) -> float:
+    """The task metric: ``"accuracy"``/``"classification"`` or ``"mse"``/``"regression"`` (or a Task).
+
+    accuracy: ``pred`` logits ``[N,C]`` (sequence level, taken at each sequence's last valid step
+    by the caller) vs labels ``y [N]``; mse: ``pred`` and ``y`` ``[N,T,O]`` averaged over the
+    steps where ``mask [N,T]`` is True and over outputs.
+    """
+    key = getattr(task_kind_or_metric, "metric", task_kind_or_metric)
+    if key not in _ALIASES:
+        raise ValueError(f"unknown metric or task kind {key!r}; valid: {sorted(_ALIASES)}")
+    pred, y, mask = _numpy(pred), _numpy(y), None if mask is None else _numpy(mask)
+    if _ALIASES[key] == "accuracy":
+        return accuracy(pred, y, mask)
+    if mask is None:
+        raise ValueError("mse needs a mask")
+    return mse(pred, y, mask)

@@ -1,0 +1,119 @@
+"""Training: loss goes down for every model, seeds reproduce, resume, interruption, fine-tuning, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from edgelnn.models import from_ncps, load_checkpoint, save_checkpoint
+from edgelnn.training import TrainConfig, evaluate_run, train
+from edgelnn.training import trainer as trainer_module
+from edgelnn.training.objectives import last_valid
+
+TINY_SINE = {"n_train": 48, "n_val": 16, "n_test": 16, "seq_len": 12}
+
+
+def tiny(model: str = "cfc", **kw) -> TrainConfig:
+    options = {"ode_unfolds": 2} if model in ("ltc", "lrc") else {}
+    base = {"model": model, "task": "sine", "hidden_size": 8, "epochs": 3, "batch_size": 16, "lr": 1e-2,
+            "patience": 0, "model_options": options, "task_options": dict(TINY_SINE)}
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("model", ["cfc", "ltc", "lrc", "lstm", "gru"])
+def test_tiny_training_lowers_the_loss(model, tmp_path):
+    result = train(tiny(model, epochs=4), tmp_path / "run", progress=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics["splits"]) == {"val", "test", "ood-noise", "ood-frequency", "ood-drop"}
+    assert all(v >= 0 for v in metrics["splits"].values())
+    reloaded = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    assert reloaded.config.kind == model
+
+
+def test_same_seed_reproduces_metrics(tmp_path):
+    a = train(tiny(seed=3), tmp_path / "a", progress=False)
+    b = train(tiny(seed=3), tmp_path / "b", progress=False)
+    c = train(tiny(seed=4), tmp_path / "c", progress=False)
+    assert a.metrics == b.metrics
+    assert a.metrics != c.metrics
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(tiny(epochs=4), tmp_path / "straight", progress=False)
+    train(tiny(epochs=2), tmp_path / "resumed", progress=False)
+    resumed = train(tiny(epochs=4), tmp_path / "resumed", resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3]
+    a = load_file(tmp_path / "straight" / "last.safetensors")
+    b = load_file(tmp_path / "resumed" / "last.safetensors")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+    assert straight.metrics == pytest.approx(resumed.metrics, abs=1e-6)
+
+
+def test_interrupted_run_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = trainer_module.split_loss
+
+    def interrupt_in_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "split_loss", interrupt_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(epochs=5), tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    assert load_checkpoint(run / "best.safetensors").config.kind == "cfc"
+    assert load_checkpoint(run / "last.safetensors").config.kind == "cfc"
+    assert not [p for p in run.iterdir() if p.name.startswith((".tmp", "tmp"))]
+    assert not (run / "metrics.json").exists()
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    train(tiny(epochs=1), tmp_path / "run", progress=False)
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train(tiny(epochs=1), tmp_path / "run", progress=False)
+
+
+def test_bad_settings_write_nothing(tmp_path):
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        train(tiny(task="nope"), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="mode"):
+        train(tiny(model_options={"mode": "fast"}), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_fine_tunes_a_model_imported_from_ncps(tmp_path):
+    ncps_torch = pytest.importorskip("ncps.torch")
+    torch.manual_seed(0)
+    imported = from_ncps(ncps_torch.CfC(1, 8, proj_size=1))
+    ckpt = save_checkpoint(imported, tmp_path / "imported.safetensors")
+    result = train(tiny(epochs=3), tmp_path / "run", init_from=ckpt, progress=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["init_from"] == str(ckpt)
+    assert cfg["model"]["hidden_size"] == 8 and cfg["model"]["proj_size"] == 1
+
+
+def test_evaluate_run_per_split(tmp_path):
+    train(tiny(epochs=1), tmp_path / "run", progress=False)
+    everything = evaluate_run(tmp_path / "run", "all")
+    assert set(everything["splits"]) == {"val", "test", "ood-noise", "ood-frequency", "ood-drop"}
+    one = evaluate_run(tmp_path / "run", "ood-noise")
+    assert one["splits"] == {"ood-noise": everything["splits"]["ood-noise"]}
+    with pytest.raises(ValueError, match="split 'ood-nope' does not exist"):
+        evaluate_run(tmp_path / "run", "ood-nope")
+
+
+def test_last_valid_picks_each_rows_last_real_step():
+    y = torch.arange(2 * 4 * 1, dtype=torch.float32).reshape(2, 4, 1)
+    mask = torch.tensor([[True, True, False, False], [True, True, True, True]])
+    assert last_valid(y, mask).flatten().tolist() == [1.0, 7.0]
