@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from edgelnn.models.catalog import VARIANTS
 from edgelnn.models.registry import build_model, make_config
+from edgelnn.training import TrainConfig, train
+
+# The demo's training settings: small models on a real bundled dataset, a few minutes on 2 cores.
+DEMO_TASK = "basicmotions"
+DEMO_TRAINING = {"hidden_size": 32, "epochs": 30, "batch_size": 8, "lr": 3e-3, "patience": 10, "seed": 0}
 
 
 def zoo_demo(input_size: int = 6, hidden_size: int = 32, steps: int = 50, seed: int = 0) -> list[dict[str, Any]]:
@@ -28,4 +37,29 @@ def zoo_demo(input_size: int = 6, hidden_size: int = 32, steps: int = 50, seed: 
         rows.append({"model": label, "parameters": model.num_parameters(), "state_size": model.state_size,
                      "output_size": model.output_size, "final |y|": float(y.abs().mean()),
                      "finite": bool(torch.isfinite(state).all())})
+    return rows
+
+
+def training_demo(runs_dir: str | Path = "runs/demo", models: tuple[str, ...] = ("cfc", "lstm"),
+                  task: str = DEMO_TASK, progress: bool = True, **overrides: Any) -> list[dict[str, Any]]:
+    """Train each model on ``task``; one row per model with its test and OOD metrics.
+
+    Each run trains in a temporary directory and replaces ``runs_dir/<model>`` only when it finished.
+    """
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for model in models:
+        cfg = TrainConfig(model=model, task=task, **{**DEMO_TRAINING, **overrides})
+        tmp = Path(tempfile.mkdtemp(prefix=f".{model}-", dir=runs_dir))
+        try:
+            result = train(cfg, tmp / "run", progress=progress)
+            final = runs_dir / model
+            shutil.rmtree(final, ignore_errors=True)
+            (tmp / "run").rename(final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        parameters = json.loads((final / "metrics.json").read_text())["parameters"]
+        rows.append({"model": model, "parameters": parameters, "best_epoch": result.best_epoch,
+                     **{k: v for k, v in result.metrics.items() if k != "val"}, "run": str(final)})
     return rows
