@@ -17,6 +17,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click formats its own usage errors (exit 2)
         except (EdgelnnError, ValueError, FileNotFoundError, FileExistsError, PermissionError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)

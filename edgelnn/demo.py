@@ -15,8 +15,8 @@ from edgelnn.models.registry import build_model, make_config
 from edgelnn.training import TrainConfig, train
 
 # The demo's training settings: small models on a real bundled dataset, a few minutes on 2 cores.
-DEMO_TASK = "basicmotions"
-DEMO_TRAINING = {"hidden_size": 32, "epochs": 30, "batch_size": 8, "lr": 3e-3, "patience": 10, "seed": 0}
+DEMO_TASK = "japanesevowels"
+DEMO_TRAINING = {"hidden_size": 32, "epochs": 20, "batch_size": 16, "lr": 5e-3, "patience": 8, "seed": 0}
 
 
 def zoo_demo(input_size: int = 6, hidden_size: int = 32, steps: int = 50, seed: int = 0) -> list[dict[str, Any]]:

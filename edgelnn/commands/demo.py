@@ -16,6 +16,6 @@ def demo(runs_dir: str, epochs: int | None, quiet: bool) -> None:
     """Build and stream every model, then train a CfC and an LSTM on a bundled dataset (test + OOD metrics)."""
     click.echo("== 1. model zoo: build each model and stream 50 steps with irregular dt (input 6, hidden 32) ==")
     click.echo(format_table(zoo_demo()))
-    click.echo(f"\n== 2. train CfC and LSTM on {DEMO_TASK} (real UEA data shipped in aeon); accuracy per split ==")
+    click.echo(f"\n== 2. train CfC and LSTM on {DEMO_TASK} (real UEA data shipped in aeon, unequal lengths); accuracy per split ==")
     overrides = {} if epochs is None else {"epochs": epochs}
     click.echo(format_table(training_demo(runs_dir, progress=not quiet, **overrides)))
