@@ -11,3 +11,19 @@ class CheckpointError(EdgelnnError, ValueError):
 
 class ConversionError(EdgelnnError, ValueError):
     """A foreign model (e.g. from ncps) cannot be converted."""
+
+
+class ExportError(EdgelnnError):
+    """An export stage failed; nothing is written for a failed export."""
+
+
+class ShapeError(ExportError, ValueError):
+    """An exported artifact's inputs or outputs do not have the expected shapes (e.g. batch fixed at 1)."""
+
+
+class ToleranceError(ExportError):
+    """An artifact's outputs differ from PyTorch by more than the allowed tolerance or metric drop."""
+
+
+class RuntimeMissingError(ExportError):
+    """The runtime or converter package a format needs is not installed."""

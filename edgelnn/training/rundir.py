@@ -12,26 +12,15 @@ Every file is written to a temporary name and renamed, so an interrupted run lea
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgelnn.utils.atomic import write_json_atomic
+
 DEFAULT_RUNS_DIR = Path("runs")
 
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["DEFAULT_RUNS_DIR", "RunDir", "find_latest_run", "write_json_atomic"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,232 @@
+"""The export pipeline: typed stages handed one to the next (ExecuTorch style).
+
+    Source --prepare--> Prepared --emit--> [Artifact] --verify--> [VerifiedArtifact] --write--> ExportResult
+
+Everything is written into a temporary directory beside the destination and renamed into place only when
+every artifact passed, so a failed or interrupted export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edgelnn import __version__
+from edgelnn.errors import RuntimeMissingError, ToleranceError
+from edgelnn.export.calibration import calibration_from_rollouts
+from edgelnn.export.config import ExportConfig
+from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
+from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
+from edgelnn.export.source import Source
+from edgelnn.export.step import FixedSolver, StepModule, extract_step_module, fixed_solver
+from edgelnn.export.verify import Reference, VerificationReport, reference_rollouts, verify_runner
+from edgelnn.tasks import Split
+from edgelnn.utils.atomic import write_json_atomic
+
+# Format name -> module that registers its handler and runtime (imported lazily: heavy dependencies).
+FORMAT_MODULES = {"onnx": "edgelnn.export.formats.onnx", "tflite": "edgelnn.export.formats.tflite"}
+FLOAT_PRECISIONS = ("fp32",)
+
+
+def load_format(name: str):
+    """The handler of format ``name``; a clear error if it is unknown or its packages are missing."""
+    if name not in FORMAT_MODULES:
+        raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(FORMAT_MODULES)}")
+    try:
+        importlib.import_module(FORMAT_MODULES[name])
+    except ImportError as exc:
+        raise RuntimeMissingError(f"format {name!r} needs a package that is not installed: {exc}") from None
+    return FORMATS[name]
+
+
+@dataclass
+class Prepared:
+    """Stage 1 output: the fixed-solver step module with its data."""
+
+    source: Source
+    step_module: StepModule
+    solver: FixedSolver
+    ctx: ExportContext
+    reference: Reference
+
+
+@dataclass
+class VerifiedArtifact:
+    artifact: Artifact
+    report: VerificationReport
+    status: str  # "passed" (checked against a bound) or "reported" (numbers recorded, no bound)
+    export_seconds: float
+    verify_seconds: float
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    manifest: dict[str, Any]
+    artifacts: list[VerifiedArtifact]
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        metric = self.manifest["task"]["metric"]
+        rows = [{"artifact": "pytorch (reference)", "KiB": None, "max_abs_err": None, "rel_rms": None,
+                 "state_err": None, f"test {metric}": self.manifest["reference_metrics"].get("test"),
+                 "drop": None, "status": ""}]
+        for v in self.artifacts:
+            a, r = v.artifact, v.report
+            rows.append({"artifact": a.name, "KiB": round(os.path.getsize(self.out_dir / a.file) / 1024, 1),
+                         "max_abs_err": r.parity["max_abs_error"], "rel_rms": r.parity["rel_rms_error"],
+                         "state_err": r.parity["state_max_abs_error"], f"test {metric}": r.metrics.get("test"),
+                         "drop": r.metric_drop.get("test"), "status": v.status})
+        return rows
+
+
+def _limit(split: Split, n: int) -> Split:
+    return split if len(split) <= n else split.subset(slice(0, n))
+
+
+def prepare(source: Source, cfg: ExportConfig, out_dir: Path) -> Prepared:
+    """Fix the solver, collect calibration rows from training rollouts and the PyTorch reference."""
+    step_module = extract_step_module(source.model, cfg.solver, cfg.ode_unfolds)
+    model = step_module.model
+    task = source.task
+    calibration = calibration_from_rollouts(model, task.splits["train"], cfg.calibration_rows, cfg.seed)
+    splits = {name: _limit(task.splits[name], cfg.verify_sequences) for name in ["test", *task.ood_splits()]}
+    ctx = ExportContext(step_module=step_module, input_size=model.input_size, state_size=model.state_size,
+                        output_size=model.output_size, calibration=calibration, out_dir=out_dir, int8=cfg.int8,
+                        options={"sequence": cfg.sequence, "seed": cfg.seed})
+    return Prepared(source, step_module, fixed_solver(model), ctx, reference_rollouts(model, task, splits))
+
+
+def emit(prepared: Prepared, cfg: ExportConfig) -> list[tuple[Artifact, float]]:
+    """Run every requested format handler; (artifact, seconds its format took) pairs."""
+    handlers = [(name, load_format(name)) for name in cfg.formats]  # fail on unknown formats before work
+    out = []
+    for _, handler in handlers:
+        started = time.perf_counter()
+        artifacts = handler(prepared.ctx)
+        seconds = time.perf_counter() - started
+        out += [(a, seconds) for a in artifacts]
+    return out
+
+
+def verify(prepared: Prepared, artifact: Artifact, cfg: ExportConfig, export_seconds: float) -> VerifiedArtifact:
+    """Verify one artifact in its runtime; fail the export when a bound is exceeded."""
+    started = time.perf_counter()
+    runner = RUNTIMES[artifact.runtime](prepared.ctx.out_dir / artifact.file, artifact)
+    if artifact.kind != "step":
+        runner = _sequence_as_step(runner)
+    report = verify_runner(runner, prepared.reference, prepared.source.task, prepared.ctx.state_size)
+    status = "reported"
+    if artifact.precision in FLOAT_PRECISIONS:
+        p = report.parity
+        out_bound = cfg.atol + cfg.rtol * p["reference_max_abs"]
+        state_bound = cfg.atol + cfg.rtol * p["reference_state_max_abs"]
+        if p["max_abs_error"] > out_bound or p["state_max_abs_error"] > state_bound:
+            raise ToleranceError(
+                f"{artifact.name}: max abs error {p['max_abs_error']:.3g} (outputs) / "
+                f"{p['state_max_abs_error']:.3g} (state) exceeds the tolerance {out_bound:.3g} / {state_bound:.3g}"
+            )
+        status = "passed"
+    elif artifact.precision.startswith("int8") and cfg.max_int8_drop is not None:
+        drop = report.metric_drop["test"]
+        if drop > cfg.max_int8_drop:
+            raise ToleranceError(f"{artifact.name}: test metric drop {drop:.4g} exceeds --max-int8-drop "
+                                 f"{cfg.max_int8_drop:g}")
+        status = "passed"
+    return VerifiedArtifact(artifact, report, status, export_seconds, time.perf_counter() - started)
+
+
+def _sequence_as_step(runner):
+    """Verify a whole-sequence artifact through the step rollout: feed it one step at a time (T=1)."""
+
+    def step(x, state, dt):
+        y, s = runner(x[:, None, :], state, dt[:, None, :])
+        return y[:, 0], s
+
+    return step
+
+
+def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[VerifiedArtifact]) -> dict[str, Any]:
+    model, source, task = prepared.step_module.model, prepared.source, prepared.source.task
+    offset, layout = 0, []
+    for name, size in model.state_layout():
+        layout.append({"name": name, "offset": offset, "size": size})
+        offset += size
+    sizes = {"x": [model.input_size], "state": [model.state_size], "dt": [1],
+             "y": [model.output_size], "state_out": [model.state_size]}
+    signature = {"inputs": [{"name": n, "shape": ["batch", *sizes[n]], "dtype": "float32"} for n in INPUT_NAMES],
+                 "outputs": [{"name": n, "shape": ["batch", *sizes[n]], "dtype": "float32"} for n in OUTPUT_NAMES]}
+    artifacts = []
+    for v in verified:
+        a, path = v.artifact, prepared.ctx.out_dir / v.artifact.file
+        artifacts.append({
+            "name": a.name, "file": a.file, "format": a.format, "precision": a.precision, "kind": a.kind,
+            "runtime": a.runtime, "sha256": sha256_of(path), "size_bytes": path.stat().st_size,
+            "inputs": [t.to_dict() for t in a.inputs], "outputs": [t.to_dict() for t in a.outputs],
+            "settings": a.settings, "tool_versions": a.tool_versions, "parity": v.report.parity,
+            "metrics": v.report.metrics, "metric_drop": v.report.metric_drop, "status": v.status,
+            "export_seconds": round(v.export_seconds, 3), "verify_seconds": round(v.verify_seconds, 3),
+        })
+    return {
+        "schema_version": SCHEMA_VERSION, "edgelnn_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {"run": None if source.run is None else str(source.run), "checkpoint": str(source.checkpoint),
+                   "checkpoint_sha256": sha256_of(source.checkpoint)},
+        "model": model.config.to_dict(),
+        "task": {"name": task.name, "kind": task.kind, "metric": task.metric, "input_size": task.input_size,
+                 "output_size": task.output_size},
+        "solver": {"solver": prepared.solver.solver, "ode_unfolds": prepared.solver.ode_unfolds},
+        "signature": signature, "state_layout": layout, "export_config": cfg.to_dict(),
+        "verification": {"parity_split": "test", "splits": list(prepared.reference.splits), "atol": cfg.atol,
+                         "rtol": cfg.rtol, "max_int8_drop": cfg.max_int8_drop,
+                         "sequences_per_split": cfg.verify_sequences,
+                         "method": "free-running rollouts of artifact and PyTorch, each feeding back its own state"},
+        "reference_metrics": prepared.reference.metrics,
+        "artifacts": artifacts,
+    }
+
+
+def _staging_dir(out_dir: Path, force: bool) -> Path:
+    if out_dir.exists() and not force:
+        raise FileExistsError(f"output directory {out_dir} exists; pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir.parent, os.W_OK):
+        raise PermissionError(f"cannot write to {out_dir.parent}")
+    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Rename the finished staging dir into place (replacing an old export only at the very end)."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: bool = False) -> ExportResult:
+    """Export ``source`` as ``cfg`` says into ``out_dir`` (atomically); returns the manifest and reports."""
+    out_dir = Path(out_dir)
+    for name in cfg.formats:
+        if name not in FORMAT_MODULES:
+            raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(FORMAT_MODULES)}")
+    staging = _staging_dir(out_dir, force)
+    try:
+        prepared = prepare(source, cfg, staging)
+        verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
+        manifest = build_manifest(prepared, cfg, verified)
+        validate_manifest(manifest)
+        write_json_atomic(staging / "manifest.json", manifest)
+        _publish(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ExportResult(out_dir, manifest, verified)

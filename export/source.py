@@ -1,0 +1,72 @@
+"""Stage 0: which trained model to export (a run, a checkpoint, the newest run, or a fresh training)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgelnn.models.base import StepModel
+from edgelnn.models.checkpoint import load_checkpoint, read_checkpoint
+from edgelnn.models.registry import MODELS
+from edgelnn.tasks import Task, load_task
+from edgelnn.training import TrainConfig, find_latest_run, train
+from edgelnn.training.rundir import DEFAULT_RUNS_DIR, RunDir
+from edgelnn.training.trainer import load_task_for
+
+DEFAULT_TASK = "japanesevowels"
+DEFAULT_TRAINING = {"hidden_size": 32, "epochs": 20, "batch_size": 16, "lr": 5e-3, "patience": 8}
+
+
+@dataclass
+class Source:
+    """A trained model, where it came from, and the task it was trained on."""
+
+    model: StepModel
+    checkpoint: Path
+    run: Path | None
+    task: Task
+    trained_now: bool = False
+
+
+def _from_run(run: RunDir) -> Source:
+    cfg = run.read_config()
+    if not run.best.is_file():
+        raise FileNotFoundError(f"run {run.path} has no best.safetensors (did training finish?)")
+    return Source(load_checkpoint(run.best), run.best, run.path, load_task_for(cfg["train"]))
+
+
+def resolve_source(model: str | None = None, run: str | Path | None = None, checkpoint: str | Path | None = None,
+                   task: str | None = None, runs_dir: str | Path = DEFAULT_RUNS_DIR,
+                   progress: bool = True) -> Source:
+    """Pick the model to export.
+
+    ``checkpoint`` or ``run`` choose one; otherwise the newest complete run of ``model`` under ``runs_dir``;
+    when there is none, train ``model`` on the default task first (``trained_now`` says so).
+    """
+    if model is not None and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        run_dir = RunDir(checkpoint.parent)
+        if run_dir.config.is_file():
+            source = _from_run(run_dir)
+            source.model, source.checkpoint = load_checkpoint(checkpoint), checkpoint
+            return source
+        _, _, meta = read_checkpoint(checkpoint)
+        task_name = task or meta.get("task")
+        if not task_name:
+            raise ValueError(f"checkpoint {checkpoint} does not say which task it was trained on; pass --task")
+        return Source(load_checkpoint(checkpoint), checkpoint, None, load_task(task_name))
+    if run is not None:
+        return _from_run(RunDir(Path(run)))
+    if model is None:
+        raise ValueError("name a model (--model), a run (--run) or a checkpoint (--checkpoint)")
+    latest = find_latest_run(model, runs_dir)
+    if latest is not None:
+        return _from_run(latest)
+    cfg = TrainConfig(model=model, task=task or DEFAULT_TASK, **DEFAULT_TRAINING)
+    out = Path(runs_dir) / f"{model}-{cfg.task}-s{cfg.seed}"
+    result = train(cfg, out, progress=progress)
+    source = _from_run(RunDir(result.run_dir))
+    source.trained_now = True
+    return source

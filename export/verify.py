@@ -1,0 +1,115 @@
+"""Verification: run an artifact in its own runtime against PyTorch on held-out rollouts.
+
+Both run free (each feeds back its own state) over the same sequences, batched across sequences, with the
+host holding the state where a sequence has ended (mask False). Reported per artifact:
+- parity: max abs error of outputs, relative RMS error of outputs, max abs state error after the last step;
+- the task metric through the artifact on every verified split, and its drop vs PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgelnn.export.formats.base import StepRunner
+from edgelnn.models.base import StepModel
+from edgelnn.tasks import Split, Task, compute_metric
+from edgelnn.training.objectives import OBJECTIVES
+
+HIGHER_IS_BETTER = {"accuracy": True, "mse": False}
+
+
+@dataclass
+class Rollout:
+    outputs: np.ndarray  # [N,T,O]
+    final_state: np.ndarray  # [N,S]
+
+
+def rollout(step: StepRunner, split: Split, state_size: int) -> Rollout:
+    """Free-running rollout of ``step`` over a split (host loop, state held past each sequence's end)."""
+    n, steps = split.mask.shape
+    state = np.zeros((n, state_size), np.float32)
+    outputs = []
+    for t in range(steps):
+        y, new = step(np.ascontiguousarray(split.x[:, t], np.float32), state,
+                      np.ascontiguousarray(split.t[:, t : t + 1], np.float32))
+        state = np.where(split.mask[:, t : t + 1], new, state).astype(np.float32)
+        outputs.append(np.asarray(y, np.float32))
+    return Rollout(np.stack(outputs, axis=1), state)
+
+
+def torch_runner(model: StepModel) -> StepRunner:
+    """The PyTorch reference as a StepRunner."""
+
+    @torch.no_grad()
+    def run(x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y, s = model.step(torch.from_numpy(x), torch.from_numpy(state), torch.from_numpy(dt))
+        return y.numpy(), s.numpy()
+
+    return run
+
+
+def task_metric(task: Task, split: Split, outputs: np.ndarray) -> float:
+    pred = OBJECTIVES[task.kind].predictions(torch.from_numpy(outputs), torch.from_numpy(split.mask))
+    return float(compute_metric(task.metric, pred.numpy(), split.y, split.mask))
+
+
+def metric_drop(metric: str, reference: float, value: float) -> float:
+    """How much worse ``value`` is: accuracy points (fraction) lost, or relative MSE increase."""
+    if HIGHER_IS_BETTER[metric]:
+        return reference - value
+    return (value - reference) / max(abs(reference), 1e-12)
+
+
+@dataclass
+class Reference:
+    """PyTorch rollouts of every verified split, computed once and shared by all artifacts."""
+
+    splits: dict[str, Split]
+    rollouts: dict[str, Rollout]
+    metrics: dict[str, float]
+
+
+def reference_rollouts(model: StepModel, task: Task, splits: dict[str, Split]) -> Reference:
+    runner = torch_runner(model)
+    rollouts = {name: rollout(runner, split, model.state_size) for name, split in splits.items()}
+    metrics = {name: task_metric(task, splits[name], r.outputs) for name, r in rollouts.items()}
+    return Reference(splits, rollouts, metrics)
+
+
+@dataclass
+class VerificationReport:
+    parity: dict[str, float]
+    metrics: dict[str, float]
+    metric_drop: dict[str, float]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parity": self.parity, "metrics": self.metrics, "metric_drop": self.metric_drop, **self.extra}
+
+
+def verify_runner(runner: StepRunner, reference: Reference, task: Task, state_size: int,
+                  parity_split: str = "test") -> VerificationReport:
+    """Compare ``runner`` with the PyTorch reference on every split; parity numbers from ``parity_split``."""
+    metrics, drops, parity = {}, {}, {}
+    for name, split in reference.splits.items():
+        got = rollout(runner, split, state_size)
+        metrics[name] = task_metric(task, split, got.outputs)
+        drops[name] = metric_drop(task.metric, reference.metrics[name], metrics[name])
+        if name == parity_split:
+            ref = reference.rollouts[name]
+            valid = split.mask.astype(bool)
+            diff, want = got.outputs[valid] - ref.outputs[valid], ref.outputs[valid]
+            parity = {
+                "max_abs_error": float(np.abs(diff).max()),
+                "rel_rms_error": float(np.sqrt((diff**2).mean()) / max(np.sqrt((want**2).mean()), 1e-12)),
+                "state_max_abs_error": float(np.abs(got.final_state - ref.final_state).max()),
+                "reference_max_abs": float(np.abs(want).max()),
+                "reference_state_max_abs": float(np.abs(ref.final_state).max()),
+                "steps": int(split.mask.shape[1]),
+                "sequences": int(split.mask.shape[0]),
+            }
+    return VerificationReport(parity, metrics, drops)
