@@ -6,7 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_FORMATS = ("onnx", "tflite")
+KNOWN_FORMATS = ("onnx", "tflite")
+DEFAULT_FORMATS = KNOWN_FORMATS
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,15 @@ class ExportConfig:
     rtol: float = 1e-4
     max_int8_drop: float | None = None
     calibration_rows: int = 1024
-    verify_sequences: int = 256
+    verify_sequences: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not self.formats:
-            raise ValueError("formats is empty; allowed values: onnx, tflite")
+            raise ValueError(f"formats is empty; allowed values: {', '.join(KNOWN_FORMATS)}")
+        for name in self.formats:
+            if name not in KNOWN_FORMATS:
+                raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(KNOWN_FORMATS)}")
         if self.ode_unfolds is not None and (not isinstance(self.ode_unfolds, int) or self.ode_unfolds < 1):
             raise ValueError(f"ode_unfolds={self.ode_unfolds!r} is not valid; it must be an integer >= 1")
         if self.atol < 0 or self.rtol < 0:

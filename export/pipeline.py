@@ -21,7 +21,7 @@ from typing import Any
 from edgelnn import __version__
 from edgelnn.errors import RuntimeMissingError, ToleranceError
 from edgelnn.export.calibration import calibration_from_rollouts
-from edgelnn.export.config import ExportConfig
+from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
 from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
 from edgelnn.export.source import Source
@@ -31,7 +31,7 @@ from edgelnn.tasks import Split
 from edgelnn.utils.atomic import write_json_atomic
 
 # Format name -> module that registers its handler and runtime (imported lazily: heavy dependencies).
-FORMAT_MODULES = {"onnx": "edgelnn.export.formats.onnx", "tflite": "edgelnn.export.formats.tflite"}
+FORMAT_MODULES = {name: f"edgelnn.export.formats.{name}" for name in KNOWN_FORMATS}
 FLOAT_PRECISIONS = ("fp32",)
 
 
@@ -215,9 +215,6 @@ def _publish(staging: Path, out_dir: Path) -> None:
 def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: bool = False) -> ExportResult:
     """Export ``source`` as ``cfg`` says into ``out_dir`` (atomically); returns the manifest and reports."""
     out_dir = Path(out_dir)
-    for name in cfg.formats:
-        if name not in FORMAT_MODULES:
-            raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(FORMAT_MODULES)}")
     staging = _staging_dir(out_dir, force)
     try:
         prepared = prepare(source, cfg, staging)

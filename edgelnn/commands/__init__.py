@@ -1,8 +1,9 @@
 """CLI commands, one module each; each only parses arguments, calls the library and formats the result."""
 
 from edgelnn.commands.demo import demo
+from edgelnn.commands.export import export
 from edgelnn.commands.models import models
 from edgelnn.commands.tasks import tasks
 from edgelnn.commands.train import evaluate, train
 
-COMMANDS = [models, tasks, train, evaluate, demo]
+COMMANDS = [models, tasks, train, evaluate, export, demo]

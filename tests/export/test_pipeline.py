@@ -1,0 +1,175 @@
+"""The export pipeline end to end on a tiny trained model: manifest, verification, atomicity, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgelnn.cli import main
+from edgelnn.errors import CheckpointError, ToleranceError
+from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
+from edgelnn.export import pipeline as pipeline_module
+from edgelnn.export import source as source_module
+from edgelnn.export.manifest import sha256_of, validate_manifest
+from edgelnn.training import TrainConfig, train
+
+TINY_SINE = {"n_train": 48, "n_val": 16, "n_test": 16, "seq_len": 12}
+
+
+def _train(tmp: Path, model: str = "cfc", **options) -> Path:
+    cfg = TrainConfig(model=model, task="sine", hidden_size=8, epochs=1, batch_size=16, patience=0,
+                      model_options=options, task_options=dict(TINY_SINE))
+    return train(cfg, tmp / f"run-{model}", progress=False).run_dir
+
+
+@pytest.fixture(scope="module")
+def cfc_run(tmp_path_factory) -> Path:
+    return _train(tmp_path_factory.mktemp("runs"), "cfc")
+
+
+@pytest.fixture(scope="module")
+def ltc_run(tmp_path_factory) -> Path:
+    return _train(tmp_path_factory.mktemp("runs"), "ltc", ode_unfolds=3)
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return [p.name for p in parent.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+
+
+def test_export_writes_a_verified_valid_manifest(cfc_run, tmp_path):
+    out = tmp_path / "cfc"
+    result = export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",), int8=True), out)
+    manifest = read_manifest(out)  # validates against the schema
+    assert manifest == result.manifest
+    names = {a["name"] for a in manifest["artifacts"]}
+    assert {"onnx-fp32", "onnx-int8-dynamic", "onnx-int8-static"} <= names
+    for art in manifest["artifacts"]:
+        path = out / art["file"]
+        assert path.is_file() and sha256_of(path) == art["sha256"] and path.stat().st_size == art["size_bytes"]
+        assert set(art["metrics"]) == {"test", "ood-noise", "ood-frequency", "ood-drop"}
+        assert art["tool_versions"]
+    fp32 = next(a for a in manifest["artifacts"] if a["name"] == "onnx-fp32")
+    assert fp32["status"] == "passed" and fp32["parity"]["max_abs_error"] < 1e-4
+    assert fp32["metrics"]["test"] == pytest.approx(manifest["reference_metrics"]["test"], rel=1e-3)
+    assert manifest["state_layout"] == [{"name": "h", "offset": 0, "size": 8}]
+    assert [t["name"] for t in manifest["signature"]["inputs"]] == ["x", "state", "dt"]
+    assert manifest["source"]["checkpoint_sha256"] == sha256_of(cfc_run / "best.safetensors")
+    assert _leftovers(tmp_path) == []
+
+
+def test_existing_output_needs_force(cfc_run, tmp_path):
+    out = tmp_path / "cfc"
+    cfg = ExportConfig(formats=("onnx",))
+    export_model(resolve_source(run=cfc_run), cfg, out)
+    with pytest.raises(FileExistsError, match="--force"):
+        export_model(resolve_source(run=cfc_run), cfg, out)
+    export_model(resolve_source(run=cfc_run), cfg, out, force=True)
+    assert read_manifest(out)["artifacts"] and _leftovers(tmp_path) == []
+
+
+def test_failed_verification_leaves_nothing(cfc_run, tmp_path, monkeypatch):
+    real = pipeline_module.verify_runner
+
+    def off_by_one(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.parity["max_abs_error"] += 1.0
+        return report
+
+    monkeypatch.setattr(pipeline_module, "verify_runner", off_by_one)
+    with pytest.raises(ToleranceError, match="onnx-fp32: max abs error"):
+        export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",)), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_drop_bound_fails_the_export(cfc_run, tmp_path, monkeypatch):
+    real = pipeline_module.verify_runner
+
+    def worse(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.metric_drop["test"] = 0.5
+        return report
+
+    monkeypatch.setattr(pipeline_module, "verify_runner", worse)
+    cfg = ExportConfig(formats=("onnx",), int8=True, max_int8_drop=0.05, atol=1.0)
+    with pytest.raises(ToleranceError, match="exceeds --max-int8-drop"):
+        export_model(resolve_source(run=cfc_run), cfg, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_rejects_a_broken_manifest(cfc_run, tmp_path):
+    export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",)), tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    del manifest["artifacts"][0]["sha256"]
+    with pytest.raises(ValueError, match="artifacts/0.*sha256"):
+        validate_manifest(manifest)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["schema_version"] = 2
+    with pytest.raises(ValueError, match="schema_version"):
+        validate_manifest(manifest)
+
+
+def test_solver_is_fixed_at_export(ltc_run, tmp_path):
+    result = export_model(resolve_source(run=ltc_run), ExportConfig(formats=("onnx",), ode_unfolds=1, solver="rk4"),
+                          tmp_path / "ltc")
+    assert result.manifest["solver"] == {"solver": "rk4", "ode_unfolds": 1}
+    assert result.manifest["model"]["ode_unfolds"] == 1
+    assert result.manifest["model"]["solver"] == "rk4"
+
+
+def test_cfc_has_no_unfolds(cfc_run, tmp_path):
+    with pytest.raises(ValueError, match="ode_unfolds applies to ltc, lrc only, not to cfc"):
+        export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",), ode_unfolds=2), tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_solver_sweep_writes_one_set_per_setting(ltc_run, tmp_path):
+    result = sweep_unfolds(resolve_source(run=ltc_run), ExportConfig(formats=("onnx",)), [1, 2], tmp_path / "sweep")
+    assert [r["ode_unfolds"] for r in result.rows] == [1, 2]
+    assert all(r["onnx-fp32 us/step"] > 0 and r["pytorch us/step"] > 0 for r in result.rows)
+    for k in (1, 2):
+        assert read_manifest(tmp_path / "sweep" / f"unfolds-{k}")["solver"]["ode_unfolds"] == k
+    assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["rows"] == result.rows
+
+
+def test_newest_run_or_train_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(source_module, "DEFAULT_TASK", "sine")
+    monkeypatch.setattr(source_module, "DEFAULT_TRAINING", {"hidden_size": 8, "epochs": 1, "batch_size": 16})
+    runs = tmp_path / "runs"
+    first = resolve_source(model="gru", runs_dir=runs, progress=False)
+    assert first.trained_now and first.run is not None and first.task.name == "sine"
+    again = resolve_source(model="gru", runs_dir=runs)
+    assert not again.trained_now and again.run == first.run
+
+
+def test_bad_checkpoints_and_settings(tmp_path, cfc_run):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes((cfc_run / "best.safetensors").read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="unreadable"):
+        resolve_source(checkpoint=broken, task="sine")
+    with pytest.raises(ValueError, match="unknown format 'coreml'; valid formats: onnx, tflite"):
+        ExportConfig(formats=("coreml",))
+    with pytest.raises(ValueError, match="ode_unfolds=0"):
+        ExportConfig(ode_unfolds=0)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "transformer"], "unknown model 'transformer'"),
+        (["--formats", "onnx,coreml"], "unknown format 'coreml'"),
+        (["--ode-unfolds", "0"], "--ode-unfolds=0 is not valid"),
+        (["--checkpoint", "missing.safetensors", "--task", "sine"], "does not exist"),
+    ],
+)
+def test_cli_errors_are_one_line(args, message, cfc_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["export", "--run", str(cfc_run), *args] if "--model" not in args
+                                and "--checkpoint" not in args else ["export", *args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert not (tmp_path / "artifacts").exists()
