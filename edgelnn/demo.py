@@ -63,3 +63,19 @@ def training_demo(runs_dir: str | Path = "runs/demo", models: tuple[str, ...] = 
         rows.append({"model": model, "parameters": parameters, "best_epoch": result.best_epoch,
                      **{k: v for k, v in result.metrics.items() if k != "val"}, "run": str(final)})
     return rows
+
+
+def export_demo(runs_dir: str | Path = "runs/demo", artifacts_dir: str | Path = "artifacts/demo",
+                models: tuple[str, ...] = ("cfc", "lstm"), formats: tuple[str, ...] = ("onnx", "tflite"),
+                int8: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Export each demo run (fp32 + int8, every artifact verified); summary rows per model."""
+    from edgelnn.export import ExportConfig, export_model, resolve_source
+
+    out = {}
+    for model in models:
+        source = resolve_source(run=Path(runs_dir) / model)
+        result = export_model(source, ExportConfig(formats=formats, int8=int8), Path(artifacts_dir) / model,
+                              force=True)
+        out[model] = result.summary_rows()
+    return out
+

@@ -27,12 +27,14 @@ from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
 from edgelnn.export.source import Source
 from edgelnn.export.step import FixedSolver, StepModule, extract_step_module, fixed_solver
 from edgelnn.export.verify import Reference, VerificationReport, reference_rollouts, verify_runner
+from edgelnn.models.checkpoint import save_checkpoint
 from edgelnn.tasks import Split
 from edgelnn.utils.atomic import write_json_atomic
 
 # Format name -> module that registers its handler and runtime (imported lazily: heavy dependencies).
 FORMAT_MODULES = {name: f"edgelnn.export.formats.{name}" for name in KNOWN_FORMATS}
 FLOAT_PRECISIONS = ("fp32",)
+TORCH_CHECKPOINT = "model.safetensors"
 
 
 def load_format(name: str):
@@ -179,6 +181,7 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
         "source": {"run": None if source.run is None else str(source.run), "checkpoint": str(source.checkpoint),
                    "checkpoint_sha256": sha256_of(source.checkpoint)},
         "model": model.config.to_dict(),
+        "torch_checkpoint": {"file": TORCH_CHECKPOINT, "sha256": sha256_of(prepared.ctx.out_dir / TORCH_CHECKPOINT)},
         "task": {"name": task.name, "kind": task.kind, "metric": task.metric, "input_size": task.input_size,
                  "output_size": task.output_size},
         "solver": {"solver": prepared.solver.solver, "ode_unfolds": prepared.solver.ode_unfolds},
@@ -219,6 +222,9 @@ def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: 
     try:
         prepared = prepare(source, cfg, staging)
         verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
+        # The float model (solver fixed as in the artifacts) travels with them: the torch backend and later
+        # stages need nothing else.
+        save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT, {"task": source.task.name})
         manifest = build_manifest(prepared, cfg, verified)
         validate_manifest(manifest)
         write_json_atomic(staging / "manifest.json", manifest)

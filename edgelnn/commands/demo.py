@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import click
 
-from edgelnn.demo import DEMO_TASK, training_demo, zoo_demo
+from edgelnn.demo import DEMO_TASK, export_demo, training_demo, zoo_demo
 from edgelnn.utils.table import format_table
 
 
 @click.command()
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs/demo", show_default=True)
+@click.option("--artifacts-dir", type=click.Path(file_okay=False), default="artifacts/demo", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the demo's epochs.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def demo(runs_dir: str, epochs: int | None, quiet: bool) -> None:
-    """Build and stream every model, then train a CfC and an LSTM on a bundled dataset (test + OOD metrics)."""
+def demo(runs_dir: str, artifacts_dir: str, epochs: int | None, quiet: bool) -> None:
+    """Build and stream every model, train a CfC and an LSTM on a bundled dataset, export and verify both."""
     click.echo("== 1. model zoo: build each model and stream 50 steps with irregular dt (input 6, hidden 32) ==")
     click.echo(format_table(zoo_demo()))
     click.echo(f"\n== 2. train CfC and LSTM on {DEMO_TASK} (real UEA data shipped in aeon, unequal lengths); accuracy per split ==")
     overrides = {} if epochs is None else {"epochs": epochs}
     click.echo(format_table(training_demo(runs_dir, progress=not quiet, **overrides)))
+    click.echo("\n== 3. export both (ONNX + TFLite, fp32 + int8); each artifact verified against PyTorch ==")
+    for model, rows in export_demo(runs_dir, artifacts_dir).items():
+        click.echo(f"\n{model} -> {artifacts_dir}/{model}")
+        click.echo(format_table(rows))
