@@ -30,6 +30,7 @@ from edgelnn.export.verify import Reference, VerificationReport, reference_rollo
 from edgelnn.models.checkpoint import save_checkpoint
 from edgelnn.tasks import Split
 from edgelnn.utils.atomic import write_json_atomic
+from edgelnn.utils.quiet import captured_output
 
 # Format name -> module that registers its handler and runtime (imported lazily: heavy dependencies).
 FORMAT_MODULES = {name: f"edgelnn.export.formats.{name}" for name in KNOWN_FORMATS}
@@ -111,7 +112,8 @@ def emit(prepared: Prepared, cfg: ExportConfig) -> list[tuple[Artifact, float]]:
     out = []
     for _, handler in handlers:
         started = time.perf_counter()
-        artifacts = handler(prepared.ctx)
+        with captured_output():  # converters print progress and C++ logs; the report is the manifest
+            artifacts = handler(prepared.ctx)
         seconds = time.perf_counter() - started
         out += [(a, seconds) for a in artifacts]
     return out
