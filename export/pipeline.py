@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgelnn import __version__
-from edgelnn.errors import RuntimeMissingError, ToleranceError
+from edgelnn.errors import ExportError, RuntimeMissingError, ToleranceError
 from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
@@ -200,10 +200,13 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
 def _staging_dir(out_dir: Path, force: bool) -> Path:
     if out_dir.exists() and not force:
         raise FileExistsError(f"output directory {out_dir} exists; pass --force to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(out_dir.parent, os.W_OK):
-        raise PermissionError(f"cannot write to {out_dir.parent}")
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(out_dir.parent, os.W_OK):
+            raise PermissionError(13, "permission denied")
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write the output directory {out_dir}: {exc.strerror or exc}") from None
 
 
 def _publish(staging: Path, out_dir: Path) -> None:

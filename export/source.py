@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgelnn.errors import CheckpointError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_checkpoint, read_checkpoint
 from edgelnn.models.registry import MODELS
@@ -26,6 +27,14 @@ class Source:
     run: Path | None
     task: Task
     trained_now: bool = False
+
+    def __post_init__(self) -> None:
+        m, t = self.model, self.task
+        if (m.input_size, m.output_size) != (t.input_size, t.output_size):
+            raise CheckpointError(
+                f"checkpoint {self.checkpoint} does not match task {t.name}: the model maps {m.input_size} inputs "
+                f"to {m.output_size} outputs, the task has {t.input_size} inputs and {t.output_size} outputs"
+            )
 
 
 def _from_run(run: RunDir) -> Source:
@@ -49,9 +58,8 @@ def resolve_source(model: str | None = None, run: str | Path | None = None, chec
         checkpoint = Path(checkpoint)
         run_dir = RunDir(checkpoint.parent)
         if run_dir.config.is_file():
-            source = _from_run(run_dir)
-            source.model, source.checkpoint = load_checkpoint(checkpoint), checkpoint
-            return source
+            task_of_run = load_task_for(run_dir.read_config()["train"])
+            return Source(load_checkpoint(checkpoint), checkpoint, run_dir.path, task_of_run)
         _, _, meta = read_checkpoint(checkpoint)
         task_name = task or meta.get("task")
         if not task_name:

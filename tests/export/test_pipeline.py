@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgelnn.cli import main
-from edgelnn.errors import CheckpointError, ToleranceError
+from edgelnn.errors import CheckpointError, ExportError, ToleranceError
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
 from edgelnn.export import source as source_module
@@ -153,7 +153,15 @@ def test_bad_checkpoints_and_settings(tmp_path, cfc_run):
         ExportConfig(formats=("coreml",))
     with pytest.raises(ValueError, match="ode_unfolds=0"):
         ExportConfig(ode_unfolds=0)
-    assert not (tmp_path / "x").exists()
+    bare = tmp_path / "bare.safetensors"
+    bare.write_bytes((cfc_run / "best.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="does not match task pendulum: the model maps 1 inputs"):
+        resolve_source(checkpoint=bare, task="pendulum")
+    assert resolve_source(checkpoint=bare).task.name == "sine"  # the trainer wrote the task into the file
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ExportError, match="cannot write the output directory"):
+        export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",)), tmp_path / "file" / "out")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "file").is_dir()
 
 
 @pytest.mark.parametrize(

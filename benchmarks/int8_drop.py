@@ -1,0 +1,54 @@
+"""Task-metric drop of every int8 artifact, per model and bundled task (issue goal: <= 0.5 accuracy points
+or 5% relative MSE for CfC, LSTM, GRU). Trains small models, exports them, prints one table.
+
+    python benchmarks/int8_drop.py [--tasks japanesevowels,basicmotions,sine,pendulum] [--models cfc,lstm,gru,ltc,lrc]
+                                   [--epochs 10] [--out runs/int8-drop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from edgelnn.export import ExportConfig, export_model, resolve_source
+from edgelnn.training import TrainConfig, train
+
+SMALL = {"sine": {"n_train": 512, "n_val": 128, "n_test": 256}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", default="japanesevowels,basicmotions,sine,pendulum")
+    p.add_argument("--models", default="cfc,lstm,gru,ltc,lrc")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--out", default="runs/int8-drop")
+    args = p.parse_args()
+    out = Path(args.out)
+    rows = []
+    for task in args.tasks.split(","):
+        for model in args.models.split(","):
+            run = out / f"{model}-{task}"
+            if not (run / "metrics.json").is_file():
+                cfg = TrainConfig(model=model, task=task, hidden_size=32, epochs=args.epochs, batch_size=16,
+                                  lr=5e-3, patience=5, task_options=SMALL.get(task, {}))
+                train(cfg, run, progress=False)
+            result = export_model(resolve_source(run=run), ExportConfig(int8=True), out / f"{model}-{task}-export",
+                                  force=True)
+            m = result.manifest
+            row = {"task": task, "metric": m["task"]["metric"], "model": model,
+                   "pytorch": round(m["reference_metrics"]["test"], 4)}
+            for a in m["artifacts"]:
+                if a["precision"].startswith("int8") or a["precision"] == "fp16":
+                    row[a["name"]] = round(a["metric_drop"]["test"], 4)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    (out / "int8_drop.json").write_text(json.dumps(rows, indent=2))
+    cols = list(rows[0])
+    print("\n" + "  ".join(f"{c:>20}" for c in cols))
+    for r in rows:
+        print("  ".join(f"{str(r.get(c, '')):>20}" for c in cols))
+
+
+if __name__ == "__main__":
+    main()
