@@ -27,3 +27,19 @@ class ToleranceError(ExportError):
 
 class RuntimeMissingError(ExportError):
     """The runtime or converter package a format needs is not installed."""
+
+
+class ArtifactIntegrityError(EdgelnnError):
+    """An artifact file's sha256 differs from the one its manifest records (tampered or replaced)."""
+
+
+class ArtifactLoadError(EdgelnnError):
+    """An artifact file is missing, truncated or otherwise cannot be opened by its runtime."""
+
+
+class ArtifactNotFoundError(EdgelnnError, LookupError):
+    """An export directory holds no artifact for the requested backend and precision."""
+
+
+class RuntimeInputError(EdgelnnError, ValueError):
+    """Input given to a loaded model is unusable: wrong shape or dtype, NaN/Inf, or dt <= 0."""

@@ -3,7 +3,8 @@
 from edgelnn.commands.demo import demo
 from edgelnn.commands.export import export
 from edgelnn.commands.models import models
+from edgelnn.commands.targets import targets
 from edgelnn.commands.tasks import tasks
 from edgelnn.commands.train import evaluate, train
 
-COMMANDS = [models, tasks, train, evaluate, export, demo]
+COMMANDS = [models, tasks, train, evaluate, export, targets, demo]

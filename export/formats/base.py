@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # torch is not needed to run artifacts (edgelnn.runtime)
+    from torch import nn
 
 INPUT_NAMES = ("x", "state", "dt")
 OUTPUT_NAMES = ("y", "state_out")

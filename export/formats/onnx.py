@@ -12,16 +12,14 @@ the static int8 artifact ``onnx_static_calibration`` ("minmax" | "percentile" | 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
 from torch import nn
 
-from edgelnn.errors import ExportError, ShapeError
+from edgelnn.errors import ExportError
 from edgelnn.export.formats.base import (
     INPUT_NAMES,
     OUTPUT_NAMES,
@@ -32,11 +30,11 @@ from edgelnn.export.formats.base import (
 )
 from edgelnn.export.formats.onnx_graph import Dim, check_signature, ensure_input, quiet, tensor_specs
 from edgelnn.export.formats.onnx_quant import DynamicRecipe, StaticRecipe, dynamic_int8, static_int8
+from edgelnn.export.formats.onnx_runtime import OnnxRunner
 from edgelnn.export.formats.onnx_scan import sequence_model, sequence_signature
 
 OPSET = 20  # torch 2.13's default target (torchlib is written at 18 and converted up); onnxruntime 1.32 runs it
 TRACE_BATCH = 2  # >= 2, or torch.export specializes the batch dimension to the sample's size
-THREADS_ENV = "EDGELNN_ORT_THREADS"
 
 
 def step_signature(input_size: int, state_size: int, output_size: int
@@ -121,36 +119,6 @@ def export_onnx(ctx: ExportContext) -> list[Artifact]:
         artifacts.append(_artifact("onnx-fp32-sequence", "fp32", seq_path, sequence_signature(*sizes),
                                    kind="sequence", **common, loop="ONNX Scan over axis 1 (time), step graph as body"))
     return artifacts
-
-
-class OnnxRunner:
-    """Runs one ONNX artifact on onnxruntime's CPU provider: float32 (x, state, dt) -> (y, state_out).
-
-    For a "sequence" artifact x is [B,T,F] and dt [B,T,1]; for a step artifact x is [B,F] and dt [B,1].
-    """
-
-    def __init__(self, path: Path, artifact: Artifact, threads: int | None = None) -> None:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads if threads is not None else int(os.environ.get(THREADS_ENV, "1"))
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-        self.artifact = artifact
-        self.input_names = tuple(i.name for i in self.session.get_inputs())
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        if self.input_names != INPUT_NAMES or tuple(self.output_names) != OUTPUT_NAMES:
-            raise ShapeError(f"{path.name}: signature {self.input_names} -> {self.output_names}, expected "
-                             f"{INPUT_NAMES} -> {OUTPUT_NAMES}")
-        self._rank = 3 if artifact.kind == "sequence" else 2
-
-    def __call__(self, x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if np.ndim(x) != self._rank or np.ndim(dt) != self._rank or np.ndim(state) != 2:
-            raise ShapeError(f"{self.artifact.name}: expected x and dt of rank {self._rank} and state of rank 2, "
-                             f"got {np.shape(x)}, {np.shape(state)}, {np.shape(dt)}")
-        feed = {"x": np.ascontiguousarray(x, np.float32), "state": np.ascontiguousarray(state, np.float32),
-                "dt": np.ascontiguousarray(dt, np.float32)}
-        y, state_out = self.session.run(self.output_names, feed)
-        return y, state_out
 
 
 @register_runtime("onnxruntime")

@@ -1,0 +1,104 @@
+"""The runtime backends: which package each needs, which artifacts it runs, and how to open one.
+
+A backend opens one artifact of an export directory as a StepRunner (float32 ``x, state, dt -> y,
+state_out``; integer quantization handled inside). Packages are imported only when a backend is opened,
+so listing backends costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgelnn.errors import RuntimeMissingError
+
+# Order "auto" tries installed backends in (tflm is never picked automatically: it emulates a device).
+AUTO_ORDER = ("litert", "onnxruntime", "torch")
+# What "int8" means per backend, in order of preference: float-I/O int8 first (closest to the float model on
+# CPUs), full-integer last. TFLite Micro runs only full-integer models (no hybrid float/int8 kernels).
+INT8_ORDER = ("int8-dynamic", "int8-static", "int8-full")
+PRECISIONS = ("fp32", "fp16", "int8", *INT8_ORDER)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One runtime: its import name, how to install it, and which manifest artifacts it runs."""
+
+    name: str
+    module: str  # import name whose presence means "installed"
+    install: str  # what to pip install when it is missing
+    runtime: str | None  # manifest artifact "runtime" it runs (None: matched by format, or the checkpoint)
+    format: str | None  # manifest artifact "format" it runs
+    precisions: tuple[str, ...]  # the precisions it can run, in the order "int8" prefers them
+    batched: bool = True  # False: batch 1 only
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+    def require(self) -> None:
+        """Raise RuntimeMissingError (with the pip command) when the backend's package is absent."""
+        if not self.installed():
+            raise RuntimeMissingError(f"backend {self.name!r} needs the {self.module!r} package: {self.install}")
+
+    def runs(self, artifact: dict[str, Any]) -> bool:
+        """Whether this backend can run manifest entry ``artifact`` (a step model of a precision it supports)."""
+        if artifact["kind"] != "step" or artifact["precision"] not in self.precisions:
+            return False
+        if self.runtime is not None:
+            return artifact["runtime"] == self.runtime
+        return self.format is not None and artifact["format"] == self.format
+
+    def expand(self, precision: str) -> tuple[str, ...]:
+        """The artifact precisions that satisfy a requested ``precision``, most preferred first."""
+        if precision == "int8":
+            return tuple(p for p in INT8_ORDER if p in self.precisions)
+        return (precision,) if precision in self.precisions else ()
+
+
+BACKENDS: dict[str, Backend] = {
+    "onnxruntime": Backend("onnxruntime", "onnxruntime", "pip install onnxruntime (a core dependency of edgelnn)",
+                           runtime="onnxruntime", format="onnx", precisions=("fp32", *INT8_ORDER)),
+    "litert": Backend("litert", "ai_edge_litert", "pip install 'edgelnn[tflite]'", runtime="litert",
+                      format="tflite", precisions=("fp32", "fp16", *INT8_ORDER)),
+    "tflm": Backend("tflm", "tflite_micro", "pip install 'edgelnn[mcu]'", runtime=None, format="tflite",
+                    precisions=("fp32", "int8-full"), batched=False),
+    "torch": Backend("torch", "torch", "pip install torch", runtime=None, format=None, precisions=("fp32",)),
+}
+
+
+def list_backends() -> dict[str, bool]:
+    """Backend name -> whether its package is installed here."""
+    return {name: backend.installed() for name, backend in BACKENDS.items()}
+
+
+def _open_onnxruntime(path: Path, artifact: Any, threads: int) -> Any:
+    from edgelnn.export.formats.onnx_runtime import OnnxRunner
+
+    return OnnxRunner(path, artifact, threads=threads)
+
+
+def _open_litert(path: Path, artifact: Any, threads: int) -> Any:
+    from edgelnn.export.formats.tflite import open_tflite
+
+    return open_tflite(path, artifact, num_threads=threads)
+
+
+def _open_tflm(path: Path, artifact: Any, threads: int) -> Any:
+    from edgelnn.runtime.tflm import open_tflm
+
+    return open_tflm(path, artifact)
+
+
+def _open_torch(path: Path, artifact: Any, threads: int) -> Any:
+    from edgelnn.runtime.torch_backend import TorchStepRunner
+
+    return TorchStepRunner(path, threads=threads)
+
+
+# Backend name -> opener(path, Artifact, threads) -> StepRunner.
+OPENERS: dict[str, Callable[[Path, Any, int], Any]] = {
+    "onnxruntime": _open_onnxruntime, "litert": _open_litert, "tflm": _open_tflm, "torch": _open_torch,
+}

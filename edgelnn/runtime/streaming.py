@@ -1,0 +1,229 @@
+"""StreamingModel: one exported step model that keeps its own state, for an application's control loop.
+
+    y = model.step(x, dt)        # x [F] or [B,F]; dt a scalar, [B] or [B,1]; returns y [O] or [B,O]
+
+The per-step path is kept close to the raw runner's cost: buffers are preallocated, shapes cached, and
+the checks are a few comparisons plus one dot product with zeros (NaN or Inf anywhere makes it NaN).
+Anything unusual (lists, other float dtypes, per-sample dt) takes a slower path that converts and checks
+it, or raises :class:`~edgelnn.errors.RuntimeInputError` with one message saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgelnn.errors import RuntimeInputError
+from edgelnn.export.formats.base import StepRunner
+
+F32 = np.dtype(np.float32)
+DEFAULT_DT = 1.0  # ncps's default timespan, and the tasks' default elapsed time between samples
+_NAN = float("nan")
+_TINY, _HUGE = float(np.finfo(np.float32).smallest_subnormal), float(np.finfo(np.float32).max)
+
+
+def _floats(value: Any, what: str) -> np.ndarray:
+    """``value`` as an array of a floating dtype; RuntimeInputError for integers, bools, strings, objects.
+
+    Integers are refused on purpose: integer sensor data is usually raw counts or quantized codes that need
+    scaling first, and a silent cast would hide that.
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise RuntimeInputError(f"{what} is not a numeric array: {err}") from None
+    if arr.dtype.kind != "f":
+        raise RuntimeInputError(f"{what} has dtype {arr.dtype}; expected floating-point values "
+                                f"(e.g. np.asarray({what}, np.float32), scaled as in training)")
+    return arr
+
+
+def _positive_times(value: Any, what: str) -> np.ndarray:
+    """``value`` as float32 time steps, all finite and > 0 (integer and float values accepted)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise RuntimeInputError(f"{what} is not a numeric array: {err}") from None
+    if arr.dtype.kind not in "fiu":
+        raise RuntimeInputError(f"{what} has dtype {arr.dtype}; expected numbers (elapsed time > 0)")
+    arr = arr.astype(np.float32)
+    if not ((arr > 0) & (arr < np.inf)).all():
+        bad = arr[~((arr > 0) & (arr < np.inf))].ravel()[:3]
+        raise RuntimeInputError(f"{what} must be finite and > 0 (elapsed time since the previous sample); "
+                                f"got {', '.join(str(v) for v in bad)}")
+    return arr
+
+
+class StreamingModel:
+    """An exported step model with its own state: ``step``, ``run``, ``reset`` and ``state``.
+
+    Made by :func:`edgelnn.runtime.load`. ``raw`` is the underlying StepRunner, ``raw(x [B,F], state [B,S],
+    dt [B,1]) -> (y, state_out)`` on float32 arrays, for measuring the runtime's own cost.
+    """
+
+    def __init__(self, runner: StepRunner, *, manifest: dict[str, Any], artifact: dict[str, Any], backend: str,
+                 batch: int, export_dir: Path, threads: int) -> None:
+        self.raw = runner
+        self.manifest = manifest
+        self.artifact = artifact
+        self.backend = backend
+        self.precision: str = artifact["precision"]
+        self.export_dir = Path(export_dir)
+        self.threads = threads
+        sizes = {t["name"]: int(t["shape"][-1]) for t in (*manifest["signature"]["inputs"],
+                                                          *manifest["signature"]["outputs"])}
+        self.input_size, self.state_size, self.output_size = sizes["x"], sizes["state"], sizes["y"]
+        self.batch = batch
+        self._shape2 = (batch, self.input_size)
+        self._shape1 = (self.input_size,) if batch == 1 else None  # one sample [F] only at batch 1
+        self._x = np.zeros(self._shape2, F32)
+        self._zeros = np.zeros(batch * self.input_size, F32)
+        self._dt = np.full((batch, 1), DEFAULT_DT, F32)
+        self._dt_value = DEFAULT_DT  # the scalar self._dt holds (NaN once it holds per-sample values)
+        self._state = np.zeros((batch, self.state_size), F32)
+
+    # ------------------------------------------------------------------ description
+    @property
+    def state_layout(self) -> list[dict[str, Any]]:
+        """Named slices of the flat state, from the manifest: ``[{"name", "offset", "size"}, ...]``."""
+        return [dict(part) for part in self.manifest["state_layout"]]
+
+    @property
+    def arena_bytes(self) -> int | None:
+        """TFLite Micro tensor arena size (tflm backend only; None elsewhere)."""
+        return getattr(self.raw, "arena_bytes", None)
+
+    def __repr__(self) -> str:
+        return (f"StreamingModel({self.artifact['name']!r}, backend={self.backend!r}, precision={self.precision!r}, "
+                f"batch={self.batch}, x [{self.input_size}] -> y [{self.output_size}], state [{self.state_size}])")
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Zero the state (the state every sequence starts from in training and export)."""
+        self._state = np.zeros((self.batch, self.state_size), F32)
+
+    @property
+    def state(self) -> np.ndarray:
+        """A copy of the state, [B,S] float32."""
+        return self._state.copy()
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        arr = _floats(value, "state")
+        shape = (self.batch, self.state_size)
+        if arr.shape == (self.state_size,) and self.batch == 1:
+            arr = arr.reshape(shape)
+        if arr.shape != shape:
+            raise RuntimeInputError(f"state has shape {list(arr.shape)}; expected {list(shape)}")
+        if not np.isfinite(arr).all():
+            raise RuntimeInputError("state contains NaN or Inf")
+        self._state = np.array(arr, F32, order="C")
+
+    # ------------------------------------------------------------------ stepping
+    def _input_slow(self, x: Any) -> tuple[np.ndarray, bool]:
+        """Any accepted x -> (float32 [B,F] array, whether x was one sample [F]); shape and dtype checked."""
+        arr = _floats(x, "x")
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.input_size:
+            raise RuntimeInputError(f"x has shape {list(arr.shape)}; the model takes {self.input_size} features: "
+                                    f"x [{self.input_size}] or [batch, {self.input_size}]")
+        rows = 1 if arr.ndim == 1 else arr.shape[0]
+        if rows != self.batch:
+            raise RuntimeInputError(f"x has batch {rows}; this model was loaded with batch={self.batch} "
+                                    f"(load(..., batch={rows}) to step {rows} samples at once)")
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes Inf, refused next
+            np.copyto(self._x, arr.reshape(self._shape2), casting="same_kind")
+        return self._x, arr.ndim == 1
+
+    def _dt_slow(self, dt: Any) -> np.ndarray:
+        """Any accepted dt (scalar, [B] or [B,1]) -> the float32 [B,1] buffer, checked finite and > 0."""
+        arr = _positive_times(dt, "dt")
+        if arr.ndim == 0:
+            value = float(arr)
+            self._dt.fill(value)
+            self._dt_value = value
+            return self._dt
+        if arr.shape not in ((self.batch,), (self.batch, 1)):
+            raise RuntimeInputError(f"dt has shape {list(arr.shape)}; expected a scalar, [{self.batch}] or "
+                                    f"[{self.batch}, 1]")
+        np.copyto(self._dt, arr.reshape(self.batch, 1))
+        self._dt_value = _NAN
+        return self._dt
+
+    def step(self, x: Any, dt: Any = DEFAULT_DT) -> np.ndarray:
+        """Advance one step: x [F] or [B,F] (float), dt > 0 (scalar, [B] or [B,1]) -> y [O] or [B,O]."""
+        if type(x) is np.ndarray and x.dtype is F32 and x.flags.c_contiguous:  # the fast path: no copy
+            shape = x.shape
+            if shape == self._shape1:
+                one, xb = True, x.reshape(self._shape2)
+            elif shape == self._shape2:
+                one, xb = False, x
+            else:
+                xb, one = self._input_slow(x)
+        else:
+            xb, one = self._input_slow(x)
+        probe = np.vdot(self._zeros, xb)  # vdot flattens, and raises no floating-point warning for Inf * 0
+        if math.isnan(probe):  # x holds a NaN or an Inf
+            raise RuntimeInputError("x contains NaN or Inf")
+        if type(dt) is float and dt == self._dt_value:
+            dtb = self._dt
+        elif type(dt) is float or type(dt) is int:
+            if not _TINY <= dt <= _HUGE:  # also > 0 and finite once in float32
+                raise RuntimeInputError(f"dt must be finite and > 0 (elapsed time since the previous sample); "
+                                        f"got {dt}")
+            self._dt.fill(dt)
+            self._dt_value = dt
+            dtb = self._dt
+        else:
+            dtb = self._dt_slow(dt)
+        y, self._state = self.raw(xb, self._state, dtb)
+        return y[0] if one else y
+
+    def run(self, seq: Any, timespans: Any = None, reset: bool = True) -> np.ndarray:
+        """Step through a whole sequence: seq [T,F] (batch 1) or [B,T,F] -> y [T,O] or [B,T,O].
+
+        ``timespans``: None (every step DEFAULT_DT), [T] (shared by the batch) or [B,T]. Starts from zero
+        state unless ``reset=False``; the state after the last step is kept, so streaming can continue.
+        Gives exactly what calling ``step`` T times gives.
+        """
+        arr = _floats(seq, "seq")
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3 or arr.shape[-1] != self.input_size:
+            raise RuntimeInputError(f"seq has shape {list(np.shape(seq))}; expected [T, {self.input_size}] or "
+                                    f"[batch, T, {self.input_size}]")
+        if arr.shape[0] != self.batch:
+            raise RuntimeInputError(f"seq has batch {arr.shape[0]}; this model was loaded with batch={self.batch}")
+        steps = arr.shape[1]
+        xs = np.ascontiguousarray(arr.transpose(1, 0, 2), F32)  # [T,B,F]: each step a contiguous [B,F]
+        if not np.isfinite(xs).all():
+            raise RuntimeInputError("seq contains NaN or Inf")
+        dts = self._timespans(timespans, steps)
+        if reset:
+            self.reset()
+        out = np.empty((steps, self.batch, self.output_size), F32)
+        state = self._state
+        for t in range(steps):
+            y, state = self.raw(xs[t], state, dts[t])
+            out[t] = y
+            self._state = state
+        out = out.transpose(1, 0, 2)
+        return out[0] if np.ndim(seq) == 2 else out
+
+    def _timespans(self, timespans: Any, steps: int) -> np.ndarray:
+        """Timespans as float32 [T,B,1], checked finite and > 0."""
+        if timespans is None:
+            return np.full((steps, self.batch, 1), DEFAULT_DT, F32)
+        arr = _positive_times(timespans, "timespans")
+        if arr.shape == (steps,):
+            arr = arr[:, None]
+        elif arr.shape == (self.batch, steps):
+            arr = arr.T
+        else:
+            raise RuntimeInputError(f"timespans has shape {list(arr.shape)}; expected [{steps}] or "
+                                    f"[{self.batch}, {steps}]")
+        out = np.empty((steps, self.batch, 1), F32)
+        out[..., 0] = arr
+        return out
