@@ -47,7 +47,7 @@ def main() -> None:
     cols = list(rows[0])
     print("\n" + "  ".join(f"{c:>20}" for c in cols))
     for r in rows:
-        print("  ".join(f"{str(r.get(c, '')):>20}" for c in cols))
+        print("  ".join(f"{r.get(c, '')!s:>20}" for c in cols))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,17 @@ def export_demo(runs_dir: str | Path = "runs/demo", artifacts_dir: str | Path = 
         out[model] = result.summary_rows()
     return out
 
+
+def bench_demo(artifacts_dir: str | Path = "artifacts/demo", models: tuple[str, ...] = ("cfc", "lstm"),
+               target: str = "cpu", steps: int = 500) -> dict[str, str]:
+    """Bench each demo export on ``target`` (every installed backend in its own child); printable reports."""
+    from edgelnn.targets.bench import BenchSettings, bench
+
+    reports = {}
+    for model in models:
+        result = bench(Path(artifacts_dir) / model, target=target,
+                       settings=BenchSettings(steps=steps, warmup=50, throughput_seconds=0.2))
+        result.write()
+        reports[model] = result.report()
+    return reports
+

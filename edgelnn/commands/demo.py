@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from edgelnn.demo import DEMO_TASK, export_demo, training_demo, zoo_demo
+from edgelnn.demo import DEMO_TASK, bench_demo, export_demo, training_demo, zoo_demo
 from edgelnn.utils.table import format_table
 
 
@@ -14,7 +14,7 @@ from edgelnn.utils.table import format_table
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the demo's epochs.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(runs_dir: str, artifacts_dir: str, epochs: int | None, quiet: bool) -> None:
-    """Build and stream every model, train a CfC and an LSTM on a bundled dataset, export and verify both."""
+    """Build and stream every model; train a CfC and an LSTM on a bundled dataset; export, verify and bench both."""
     click.echo("== 1. model zoo: build each model and stream 50 steps with irregular dt (input 6, hidden 32) ==")
     click.echo(format_table(zoo_demo()))
     click.echo(f"\n== 2. train CfC and LSTM on {DEMO_TASK} (real UEA data shipped in aeon, unequal lengths); accuracy per split ==")
@@ -24,3 +24,7 @@ def demo(runs_dir: str, artifacts_dir: str, epochs: int | None, quiet: bool) -> 
     for model, rows in export_demo(runs_dir, artifacts_dir).items():
         click.echo(f"\n{model} -> {artifacts_dir}/{model}")
         click.echo(format_table(rows))
+    click.echo("\n== 4. bench both on the host CPU target (fp32, 1 thread, each backend in its own process) ==")
+    for model, report in bench_demo(artifacts_dir).items():
+        click.echo(f"\n{model}: {artifacts_dir}/{model}/bench-cpu.json")
+        click.echo(report)

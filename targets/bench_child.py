@@ -1,0 +1,229 @@
+"""One backend's measurements, run in a child process: ``python -m edgelnn.targets.bench_child``.
+
+The parent writes a JSON job on stdin and reads one JSON object from stdout. Libraries that print to
+stdout (or C code writing to fd 1) cannot corrupt it: fd 1 is pointed at stderr for the whole run and the
+result goes to a saved copy of the original stdout.
+
+Job keys: artifact_dir, backend, precision, steps, warmup, batches, threads, throughput_seconds, seed,
+eval_file (npz of the evaluation splits written by the parent, or null), metric, reference_metrics.
+
+Order matters for memory: ``rss_start_bytes`` (Python + numpy), imports of edgelnn.runtime, then
+``rss_before_load_bytes``; load, latency and throughput, then
+``peak_rss_bytes``; only then the task metric (whole-split rollouts allocate more).
+
+Test hook: ``EDGELNN_BENCH_TEST_CRASH=backend[:precision]`` makes the matching child kill itself with
+SIGSEGV after loading (to test that bench survives a crashing backend).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from edgelnn.targets.bench_measure import interleaved_latency, peak_rss_bytes, rss_source, throughput
+
+CRASH_ENV = "EDGELNN_BENCH_TEST_CRASH"
+
+
+def _maybe_crash(backend: str, precision: str) -> None:
+    want = os.environ.get(CRASH_ENV)
+    if want and want in (backend, f"{backend}:{precision}"):
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _load(job: dict[str, Any], batch: int):
+    from edgelnn.runtime import load
+
+    return load(job["artifact_dir"], backend=job["backend"], precision=job["precision"], batch=batch,
+                threads=job["threads"])
+
+
+def _latency(model, job: dict[str, Any]) -> dict[str, Any]:
+    """step() and the raw runner side by side at batch 1, interleaved in blocks."""
+    steps, warmup = job["steps"], job["warmup"]
+    rng = np.random.default_rng(job["seed"])
+    xs = rng.standard_normal((steps + warmup, 1, model.input_size)).astype(np.float32)
+    samples = xs[:, 0]  # [N,F]: each row a contiguous [F] sample, as a control loop passes it
+    dt_value, dt = 1.0, np.ones((1, 1), np.float32)
+    raw = model.raw
+    holder = {"state": np.zeros((1, model.state_size), np.float32)}
+
+    def step(i: int) -> None:
+        model.step(samples[i], dt_value)
+
+    def raw_step(i: int) -> None:
+        _, holder["state"] = raw(xs[i], holder["state"], dt)
+
+    model.reset()
+    both = interleaved_latency({"step": step, "raw": raw_step}, steps, warmup)
+    return {"step": both["step"], "raw": both["raw"]}
+
+
+def _batched(model) -> bool:
+    from edgelnn.runtime import BACKENDS
+
+    return BACKENDS[model.backend].batched
+
+
+def _rate(model, batch: int, job: dict[str, Any]) -> dict[str, float]:
+    """Throughput of ``model`` (loaded at ``batch``) stepping random inputs through step()."""
+    rng = np.random.default_rng(job["seed"] + batch)
+    xs = rng.standard_normal((8, batch, model.input_size)).astype(np.float32)
+    dt = np.ones((batch, 1), np.float32)
+    model.reset()
+    return throughput(lambda i: model.step(xs[i % 8], dt), batch, min_calls=5, min_seconds=job["throughput_seconds"])
+
+
+def _throughputs(model, job: dict[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+    """One row per batch size; null with a reason where the backend cannot run that batch."""
+    from edgelnn.errors import EdgelnnError
+
+    rows = []
+    for batch in job["batches"]:
+        row: dict[str, Any] = {"batch": batch, "steps_per_s": None, "calls_per_s": None, "reason": None}
+        if batch > 1 and not _batched(model):
+            row["reason"] = f"{model.backend} runs batch 1 only (a microcontroller steps one sample at a time)"
+        else:
+            try:
+                got = _rate(model if batch == 1 else _load(job, batch), batch, job)
+                row.update(steps_per_s=got["steps_per_s"], calls_per_s=got["calls_per_s"])
+            except (EdgelnnError, ValueError) as exc:  # this batch cannot run: say why, keep going
+                row["reason"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    batch_note = model.artifact.get("settings", {}).get("batch", "")
+    if model.backend == "litert" and any(b > 1 for b in job["batches"]) and isinstance(batch_note, str) \
+            and batch_note.startswith("fixed at 1"):
+        notes.append(f"batch > 1 runs one row per invoke: the artifact's batch is {batch_note}")
+    return rows
+
+
+def _rollout(model_for_batch, split: dict[str, np.ndarray]) -> np.ndarray:
+    """Outputs [N,T,O] of a free-running rollout; state held where a sequence has ended (mask False)."""
+    x, t, mask = split["x"], split["t"], split["mask"]
+    n, steps = mask.shape
+    model, rows = model_for_batch(n)
+    outs = []
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        model.reset()
+        chunk = []
+        for k in range(steps):
+            valid = mask[lo:hi, k : k + 1]
+            if not valid.any():
+                chunk.append(np.zeros_like(chunk[-1]))
+                continue
+            before = model.state
+            y = model.step(np.ascontiguousarray(x[lo:hi, k]), np.ascontiguousarray(t[lo:hi, k : k + 1]))
+            if not valid.all():
+                model.state = np.where(valid, model.state, before)
+            chunk.append(np.array(y, np.float32, copy=True))
+        outs.append(np.stack(chunk, axis=1))
+    return np.concatenate(outs, axis=0)
+
+
+def _drop(metric: str, reference: float, value: float) -> float:
+    """How much worse than PyTorch: accuracy points lost (fraction), or the relative MSE increase."""
+    if metric == "accuracy":
+        return reference - value
+    return (value - reference) / max(abs(reference), 1e-12)
+
+
+def _metrics(model, job: dict[str, Any], notes: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Task metric of every split in the parent's eval file, through this runtime, and the drop vs PyTorch."""
+    from edgelnn.tasks.metrics import compute_metric
+
+    data = np.load(job["eval_file"])
+    names = sorted({key.split("/")[0] for key in data.files})
+    cache: dict[int, Any] = {}
+    batched = _batched(model)
+
+    def model_for_batch(n: int):
+        if not batched:
+            return model, 1
+        if n not in cache:
+            cache.clear()
+            cache[n] = _load(job, n)
+        return cache[n], n
+
+    metrics, drops = {}, {}
+    for name in names:
+        split = {k: data[f"{name}/{k}"] for k in ("x", "t", "y", "mask")}
+        split["x"] = split["x"].astype(np.float32)
+        split["t"] = split["t"].astype(np.float32)
+        outputs = _rollout(model_for_batch, split)
+        metrics[name] = float(compute_metric(job["metric"], outputs, split["y"], split["mask"]))
+        ref = job["reference_metrics"].get(name)
+        if ref is not None:
+            drops[name] = _drop(job["metric"], ref, metrics[name])
+    if not batched:
+        notes.append("task metric stepped one sequence at a time (backend runs batch 1 only)")
+    return metrics, drops
+
+
+def _arena_note(job: dict[str, Any]) -> str:
+    """Whether load() will measure the TFLite Micro arena (in its own child) or read it from its cache."""
+    from edgelnn.export.manifest import read_manifest
+    from edgelnn.runtime.backends import BACKENDS
+    from edgelnn.runtime.loader import candidates
+    from edgelnn.runtime.tflm import arena_cache_path
+
+    manifest = read_manifest(job["artifact_dir"])
+    entry = candidates(manifest, BACKENDS["tflm"], job["precision"])[0]
+    cached = arena_cache_path(os.path.join(job["artifact_dir"], entry["file"])).is_file()
+    return ("tflm arena read from its cache file (measured before)" if cached else
+            "load time includes measuring the tflm arena in a probe child (cached for later loads)")
+
+
+def measure(job: dict[str, Any]) -> dict[str, Any]:
+    """Everything the bench records for one backend at one precision (runs in this process)."""
+    out: dict[str, Any] = {"pid": os.getpid(), "notes": [], "rss_start_bytes": peak_rss_bytes(),
+                           "rss_source": rss_source()}
+    import edgelnn.runtime  # noqa: F401  (counted in rss_before_load_bytes, not in load_seconds)
+
+    out["rss_before_load_bytes"] = peak_rss_bytes()
+    if job["backend"] == "tflm":
+        out["notes"].append(_arena_note(job))
+    started = time.perf_counter()
+    model = _load(job, 1)
+    out["load_seconds"] = time.perf_counter() - started
+    _maybe_crash(job["backend"], job["precision"])
+    out["artifact"] = model.artifact["name"]
+    out["arena_bytes"] = model.arena_bytes
+    out["latency_us"] = _latency(model, job)
+    out["throughput"] = _throughputs(model, job, out["notes"])
+    out["peak_rss_bytes"] = peak_rss_bytes()
+    if job.get("eval_file"):
+        out["metrics"], out["metric_drop"] = _metrics(model, job, out["notes"])
+    else:
+        out["metrics"], out["metric_drop"] = None, None
+    return out
+
+
+def main() -> int:
+    saved = os.dup(1)
+    os.dup2(2, 1)  # anything written to stdout from here on goes to stderr
+    sys.stdout = sys.stderr
+    job = json.loads(sys.stdin.read())
+    try:
+        result = {"status": "ok", **measure(job)}
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - any failure becomes the failed row the parent reports
+        traceback.print_exc()
+        result = {"status": "failed", "pid": os.getpid(), "error": f"{type(exc).__name__}: {exc}",
+                  "error_type": type(exc).__name__}
+        code = 3
+    with os.fdopen(saved, "w") as f:
+        f.write(json.dumps(result) + "\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

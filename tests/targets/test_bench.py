@@ -1,0 +1,212 @@
+"""`edgelnn bench`: schema, one child process per backend, crash isolation, GPU skip, tampering, verdicts.
+
+One tiny CfC is trained and exported (ONNX + TFLite, with int8) once per module; every bench here uses few
+steps. No test asserts a speed: only that the numbers exist, are positive and land where they should.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from edgelnn.cli import main
+from edgelnn.errors import ArtifactIntegrityError
+from edgelnn.export import ExportConfig, export_model, resolve_source
+from edgelnn.targets.bench import BenchSettings, bench
+from edgelnn.targets.bench_child import CRASH_ENV
+from edgelnn.targets.bench_report import bench_schema, validate_bench
+from edgelnn.targets.bench_tasks import eval_splits
+from edgelnn.targets.bench_verdict import verdict
+from edgelnn.targets.profile import available, load_profile
+from edgelnn.training import TrainConfig, train
+
+TINY_SINE = {"n_train": 48, "n_val": 16, "n_test": 16, "seq_len": 12}
+FAST = BenchSettings(steps=40, warmup=5, batches=(1, 4), throughput_seconds=0.02, eval_sequences=8, timeout_s=300)
+
+
+def _installed(*names: str) -> list[str]:
+    from edgelnn.runtime import list_backends
+
+    have = list_backends()
+    return [n for n in names if have.get(n)]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("bench")
+    cfg = TrainConfig(model="cfc", task="sine", hidden_size=8, epochs=1, batch_size=16, patience=0,
+                      model_options={"backbone_units": 8}, task_options=dict(TINY_SINE))
+    run = train(cfg, tmp / "run", progress=False).run_dir
+    formats = ("onnx", "tflite") if _installed("litert") else ("onnx",)
+    export_model(resolve_source(run=run), ExportConfig(formats=formats, int8=True, calibration_rows=128,
+                                                       verify_sequences=8), tmp / "art")
+    return tmp / "art"
+
+
+@pytest.fixture(scope="module")
+def cpu_result(exported):
+    return bench(exported, target="cpu", backends="all", precision="fp32", settings=FAST)
+
+
+def test_json_validates_and_has_every_documented_field(cpu_result, tmp_path):
+    path = cpu_result.write(tmp_path / "bench.json")
+    doc = json.loads(path.read_text())
+    validate_bench(doc)
+    jsonschema.Draft202012Validator.check_schema(bench_schema())
+    schema = bench_schema()
+    assert set(schema["properties"]) <= set(doc)
+    assert doc["schema_version"] == 1 and doc["available"] is True
+    documented = set(schema["$defs"]["result"]["properties"])
+    assert {r["backend"] for r in doc["results"]} == set(_installed("litert", "onnxruntime", "torch", "tflm"))
+    for row in doc["results"]:
+        assert documented <= set(row), documented - set(row)
+        assert row["status"] == "ok", row["error"]
+        assert row["precision"] == "fp32"
+        for part in ("step", "raw"):
+            assert row["latency_us"][part]["n"] == FAST.steps
+            assert 0 < row["latency_us"][part]["p50"] <= row["latency_us"][part]["p99"]
+        assert row["load_seconds"] > 0 and row["artifact_bytes"] > 0
+        assert row["peak_rss_bytes"] >= row["rss_before_load_bytes"] >= row["rss_start_bytes"] > 0
+        assert [t["batch"] for t in row["throughput"]] == [1, 4]
+        assert set(row["metrics"]) == {"test", "ood-noise", "ood-frequency", "ood-drop"}
+        assert row["verdict"]["verdict"] == "unknown"  # the cpu profile sets no budgets
+    assert doc["task"]["options_from"] == "run config" and doc["task"]["options"] == TINY_SINE
+
+
+def test_each_backend_ran_in_its_own_child(cpu_result):
+    pids = [r["pid"] for r in cpu_result.doc["results"]]
+    assert os.getpid() not in pids and len(set(pids)) == len(pids)
+
+
+def test_metrics_match_the_export_through_each_runtime(cpu_result, exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    by_name = {a["name"]: a for a in manifest["artifacts"]}
+    for row in cpu_result.doc["results"]:
+        want = manifest["reference_metrics"] if row["backend"] == "torch" else by_name[row["artifact"]]["metrics"]
+        for split, value in row["metrics"].items():
+            assert value == pytest.approx(want[split], rel=1e-3, abs=1e-6), (row["backend"], split)
+
+
+@pytest.mark.skipif(not _installed("tflm"), reason="tflite-micro not installed")
+def test_tflm_reports_arena_and_batch_one_only(cpu_result):
+    row = next(r for r in cpu_result.doc["results"] if r["backend"] == "tflm")
+    assert row["arena_bytes"] > 0
+    big = next(t for t in row["throughput"] if t["batch"] == 4)
+    assert big["steps_per_s"] is None and "batch 1 only" in big["reason"]
+    others = [r for r in cpu_result.doc["results"] if r["backend"] != "tflm"]
+    assert all(r["arena_bytes"] is None for r in others)
+    assert all(t["steps_per_s"] > 0 for r in others for t in r["throughput"])
+
+
+def test_a_crashing_child_is_a_failed_row_and_bench_goes_on(exported, monkeypatch):
+    monkeypatch.setenv(CRASH_ENV, "onnxruntime")
+    result = bench(exported, target="cpu", backends=["onnxruntime", "torch"], settings=FAST)
+    rows = {r["backend"]: r for r in result.doc["results"]}
+    crashed = rows["onnxruntime"]
+    assert crashed["status"] == "failed" and crashed["exit_code"] == -11 and "SIGSEGV" in crashed["error"]
+    assert crashed["latency_us"] is None and crashed["verdict"]["verdict"] == "unknown"
+    assert rows["torch"]["status"] == "ok"
+    validate_bench(result.doc)
+    assert "FAILED onnxruntime fp32: child crashed (SIGSEGV)" in result.report()
+
+
+def test_gpu_target_skips_when_there_is_no_gpu(exported, tmp_path):
+    ok, _ = available(load_profile("gpu"))
+    if ok:
+        pytest.skip("a GPU is present here: the gpu target runs")
+    result = bench(exported, target="gpu", settings=FAST)
+    assert not result.available and result.doc["results"] == []
+    assert result.doc["reason"].startswith("not available here")
+    validate_bench(result.doc)
+    out = CliRunner().invoke(main, ["bench", str(exported), "--target", "gpu"])
+    assert out.exit_code == 0 and "not available here" in out.output
+    assert not (exported / "bench-gpu.json").exists()
+
+
+def test_tampered_artifact_is_refused(exported, tmp_path):
+    copy = tmp_path / "art"
+    shutil.copytree(exported, copy)
+    path = copy / "onnx-fp32.onnx"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactIntegrityError, match="sha256"):
+        bench(copy, target="cpu", backends=["onnxruntime"], settings=FAST)
+    out = CliRunner().invoke(main, ["bench", str(copy), "--backend", "onnxruntime"])
+    lines = [line for line in out.output.splitlines() if line.strip()]
+    assert out.exit_code == 2 and len(lines) == 1 and "sha256" in lines[0], out.output
+
+
+def test_task_options_come_from_the_manifest_when_recorded(exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    doc, splits = eval_splits(manifest, 4)
+    assert doc["options_from"] == "run config" and set(splits) == {"test", "ood-noise", "ood-frequency", "ood-drop"}
+    manifest["task"].update(options=dict(TINY_SINE), seed=0)
+    manifest["source"]["run"] = None
+    doc, splits = eval_splits(manifest, 4)
+    assert doc["options_from"] == "manifest" and doc["options"] == TINY_SINE
+    assert all(len(split) == 4 for split in splits.values())
+
+
+def _profile(kind: str, ram: int | None, flash: int | None) -> dict[str, Any]:
+    return {"name": "test", "kind": kind, "backends": ["tflm", "torch"], "threads": 1, "ram_bytes": ram,
+            "flash_bytes": flash}
+
+
+def test_verdict_flips_with_a_tiny_budget(cpu_result, exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    for row in cpu_result.doc["results"]:
+        huge = verdict(row, _profile("cpu", 2**40, 2**40), manifest, None)
+        tiny = verdict(row, _profile("cpu", 2**40, 1), manifest, None)
+        assert huge["verdict"] == "fits" and tiny["verdict"] == "does not fit"
+        assert [c["fits"] for c in tiny["checks"]] == [False, True]
+        assert tiny["checks"][1]["bytes"] == row["peak_rss_bytes"]
+
+
+@pytest.mark.skipif(not _installed("tflm"), reason="tflite-micro not installed")
+def test_mcu_target_compares_arena_state_and_io_with_ram(exported):
+    result = bench(exported, target="stm32f4", precision="all", settings=FAST)
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert {r["precision"] for r in result.doc["results"]} == {"fp32", "int8-full"}
+    for row in result.doc["results"]:
+        assert row["status"] == "ok" and row["verdict"]["verdict"] == "fits"  # a tiny model on 128 KiB / 512 KiB
+        ram = next(c for c in row["verdict"]["checks"] if c["resource"] == "ram")
+        assert ram["bytes"] > row["arena_bytes"] and "arena" in ram["measured"]
+        entry = next(a for a in manifest["artifacts"] if a["name"] == row["artifact"])
+        tiny = verdict(row, _profile("mcu", ram["bytes"] - 1, 2**30), manifest, entry)
+        assert tiny["verdict"] == "does not fit"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "z80"], "unknown target 'z80'"),
+        (["--backend", "tensorrt"], "unknown backend 'tensorrt'"),
+        (["--target", "stm32f4", "--backend", "onnxruntime"], "does not run backend 'onnxruntime'"),
+        (["--precision", "int4"], "unknown precision 'int4'"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(exported, args, message):
+    out = CliRunner().invoke(main, ["bench", str(exported), *args])
+    lines = [line for line in out.output.splitlines() if line.strip()]
+    assert out.exit_code == 2 and len(lines) == 1 and message in lines[0], out.output
+
+
+def test_cli_missing_dir_and_a_run(exported, tmp_path):
+    out = CliRunner().invoke(main, ["bench", str(tmp_path / "nope")])
+    assert out.exit_code == 2 and "does not exist" in out.output
+    target = tmp_path / "b.json"
+    out = CliRunner().invoke(main, ["bench", str(exported), "--backend", "torch", "--steps", "20", "--warmup", "2",
+                                    "--batches", "1", "--eval-sequences", "4", "--out", str(target)])
+    assert out.exit_code == 0, out.output
+    assert "step p50 us" in out.output and "verdict: unknown for every backend" in out.output
+    doc = json.loads(target.read_text())
+    validate_bench(doc)
+    assert [r["backend"] for r in doc["results"]] == ["torch"]
