@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from edgelnn.utils.schema import load_schema, validate_document
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
@@ -25,20 +26,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=1)
 def manifest_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())
+    return load_schema(SCHEMA_PATH)
 
 
 def validate_manifest(manifest: dict[str, Any]) -> None:
     """Raise ValueError naming the first schema violation."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(manifest, manifest_schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise ValueError(f"manifest does not match schema v{SCHEMA_VERSION} at {where}: {exc.message}") from None
+    validate_document(manifest, manifest_schema(), "manifest", SCHEMA_VERSION)
 
 
 def read_manifest(export_dir: str | Path) -> dict[str, Any]:

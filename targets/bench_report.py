@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from edgelnn.utils.atomic import write_json_atomic
+from edgelnn.utils.schema import load_schema, validate_document
 from edgelnn.utils.table import format_table
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("bench.schema.json")
 
 
-@lru_cache(maxsize=1)
 def bench_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of a bench result document."""
-    return json.loads(SCHEMA_PATH.read_text())
+    return load_schema(SCHEMA_PATH)
 
 
 def validate_bench(doc: dict[str, Any]) -> None:
     """Raise ValueError naming the first place where ``doc`` breaks the bench schema."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(doc, bench_schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise ValueError(f"bench result does not match schema v{SCHEMA_VERSION} at {where}: {exc.message}") from None
+    validate_document(doc, bench_schema(), "bench result", SCHEMA_VERSION)
 
 
 def write_bench(doc: dict[str, Any], path: str | Path) -> Path:

@@ -8,8 +8,6 @@ temporary file in the same directory first and are then renamed, so a crash neve
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from edgelnn.errors import CheckpointError
 from edgelnn.models.base import StepModel
 from edgelnn.models.config import ModelConfig, config_from_json
 from edgelnn.models.registry import build_model
+from edgelnn.utils.atomic import atomic_write
 
 FORMAT = "edgelnn-checkpoint"
 FORMAT_VERSION = "1"
@@ -37,15 +36,7 @@ def save_checkpoint(model: StepModel, path: str | Path, metadata: dict[str, Any]
             raise ValueError(f"metadata key {key!r} is reserved; reserved keys: {', '.join(RESERVED_KEYS)}")
         meta[key] = value if isinstance(value, str) else json.dumps(value)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta), ".safetensors")
 
 
 def read_checkpoint(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, str]]:

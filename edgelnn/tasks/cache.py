@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgelnn.utils.atomic import atomic_write
 
 from .base import Split, Task
 
@@ -59,15 +60,12 @@ def save_task(task: Task, path: Path) -> None:
         "info": task.info,
     }
     arrays["__meta__"] = np.array(json.dumps(meta))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:  # a file object: np.savez would append .npz to a name
             np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write, ".npz.tmp")
 
 
 def load_cached_task(path: Path) -> Task:

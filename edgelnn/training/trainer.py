@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,8 @@ from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
 from edgelnn.training.evaluate import evaluate_model, split_loss, split_tensors
 from edgelnn.training.objectives import OBJECTIVES
-from edgelnn.training.rundir import RunDir, write_json_atomic
+from edgelnn.training.rundir import RunDir
+from edgelnn.utils.atomic import atomic_write, write_json_atomic
 
 HIGHER_IS_BETTER = {"accuracy": True, "mse": False}
 
@@ -190,15 +189,9 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
 
 
 def _save_train_state(run: RunDir, optimizer, epoch: int, best, best_epoch: int, stale: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="tmp-", suffix=".pt", dir=run.path)
-    os.close(fd)
-    try:
-        torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch,
-                    "best": [0.0, 0.0] if best is None else list(best), "best_epoch": best_epoch, "stale": stale}, tmp)
-        os.replace(tmp, run.train_state)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    state = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch,
+             "best": [0.0, 0.0] if best is None else list(best), "best_epoch": best_epoch, "stale": stale}
+    atomic_write(run.train_state, lambda tmp: torch.save(state, tmp), ".pt")
 
 
 def _read_json(path: Path, default):
