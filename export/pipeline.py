@@ -187,7 +187,7 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
         "task": {"name": task.name, "kind": task.kind, "metric": task.metric, "input_size": task.input_size,
                  "output_size": task.output_size, "seed": task.info.get("seed", 0),
                  "options": task.info.get("options", {}),
-                 **({"source": task.info["source"]} if "source" in task.info else {})},
+                 **({"source": task.info["source"]} if _is_user_data(task.info) else {})},
         "solver": {"solver": prepared.solver.solver, "ode_unfolds": prepared.solver.ode_unfolds},
         "signature": signature, "state_layout": layout, "export_config": cfg.to_dict(),
         "verification": {"parity_split": "test", "splits": list(prepared.reference.splits), "atol": cfg.atol,
@@ -197,6 +197,11 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
         "reference_metrics": prepared.reference.metrics,
         "artifacts": artifacts,
     }
+
+
+def _is_user_data(info: dict[str, Any]) -> bool:
+    """A task loaded from the user's .npz (its ``source`` is the file; registered tasks describe theirs)."""
+    return str(info.get("source", "")).endswith(".npz")
 
 
 def _staging_dir(out_dir: Path, force: bool) -> Path:

@@ -55,6 +55,7 @@ def test_export_writes_a_verified_valid_manifest(cfc_run, tmp_path):
     assert fp32["status"] == "passed" and fp32["parity"]["max_abs_error"] < 1e-4
     assert fp32["metrics"]["test"] == pytest.approx(manifest["reference_metrics"]["test"], rel=1e-3)
     assert manifest["state_layout"] == [{"name": "h", "offset": 0, "size": 8}]
+    assert manifest["task"]["options"]["n_train"] == 48 and "source" not in manifest["task"]  # registered task
     assert [t["name"] for t in manifest["signature"]["inputs"]] == ["x", "state", "dt"]
     assert manifest["source"]["checkpoint_sha256"] == sha256_of(cfc_run / "best.safetensors")
     assert _leftovers(tmp_path) == []
