@@ -59,10 +59,15 @@ def with_solver(model: StepModel, solver: str | None = None, ode_unfolds: int | 
     return copy.eval()
 
 
+# Where each kind keeps the name of its update rule: LTC's solver, LRC's explicit/hybrid update.
+SOLVER_FIELDS = {"ltc": "solver", "lrc": "update"}
+
+
 def fixed_solver(model: StepModel) -> FixedSolver:
+    """The solver (update rule) and unfolds the model will run with; (None, None) for CfC, LSTM, GRU."""
     cfg = model.config
-    return FixedSolver(getattr(cfg, "solver", "explicit" if cfg.kind == "lrc" else None) if cfg.kind in SOLVER_KINDS
-                       else None, getattr(cfg, "ode_unfolds", None))
+    field = SOLVER_FIELDS.get(cfg.kind)
+    return FixedSolver(getattr(cfg, field) if field else None, getattr(cfg, "ode_unfolds", None))
 
 
 def extract_step_module(model: StepModel, solver: str | None = None, ode_unfolds: int | None = None) -> StepModule:
