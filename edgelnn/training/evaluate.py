@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from edgelnn.models.base import StepModel
@@ -22,40 +21,29 @@ def split_tensors(split: Split, device: torch.device | str = "cpu") -> tuple[tor
 
 
 @torch.no_grad()
-def predict(model: StepModel, split: Split, kind: str, batch_size: int = 256,
-            device: torch.device | str = "cpu") -> np.ndarray:
-    """Predictions in the form compute_metric expects (logits [N,C] or outputs [N,T,O])."""
+def evaluate_split(model: StepModel, task: Task, name: str, batch_size: int = 256,
+                   device: torch.device | str = "cpu") -> tuple[float, float]:
+    """(task metric, mean training loss) of ``model`` on split ``name``, from one pass over it."""
+    if name not in task.splits:
+        raise ValueError(f"split {name!r} does not exist; splits of {task.name}: {', '.join(task.splits)}")
+    split, objective = task.splits[name], OBJECTIVES[task.kind]
     model.eval()
-    x, t, _, mask = split_tensors(split, device)
-    out = []
+    x, t, y, mask = split_tensors(split, device)
+    preds, loss_sum = [], 0.0
     for i in range(0, len(split), batch_size):
-        y, _ = model.run(x[i : i + batch_size], t[i : i + batch_size], mask=mask[i : i + batch_size])
-        out.append(OBJECTIVES[kind].predictions(y, mask[i : i + batch_size]).cpu())
-    return torch.cat(out).numpy()
-
-
-def split_loss(model: StepModel, task: Task, split: str, device: torch.device | str = "cpu") -> float:
-    """Mean training loss (cross-entropy or MSE) of ``model`` on one split."""
-    x, t, y, mask = split_tensors(task.splits[split], device)
-    objective = OBJECTIVES[task.kind]
-    model.eval()
-    with torch.no_grad():
-        out, _ = model.run(x, t, mask=mask)
-        return float(objective.loss_sum(out, y, mask)) / max(objective.count(mask), 1)
+        rows = slice(i, i + batch_size)
+        out, _ = model.run(x[rows], t[rows], mask=mask[rows])
+        loss_sum += float(objective.loss_sum(out, y[rows], mask[rows]))
+        preds.append(objective.predictions(out, mask[rows]).cpu())
+    metric = compute_metric(task.metric, torch.cat(preds).numpy(), split.y, split.mask)
+    return float(metric), loss_sum / max(objective.count(mask), 1)
 
 
 def evaluate_model(model: StepModel, task: Task, splits: list[str] | None = None,
                    device: torch.device | str = "cpu") -> dict[str, float]:
     """Task metric per split (default: val, test and every OOD split)."""
     names = splits if splits is not None else ["val", "test", *task.ood_splits()]
-    results = {}
-    for name in names:
-        if name not in task.splits:
-            raise ValueError(f"split {name!r} does not exist; splits of {task.name}: {', '.join(task.splits)}")
-        split = task.splits[name]
-        pred = predict(model, split, task.kind, device=device)
-        results[name] = float(compute_metric(task.metric, pred, split.y, split.mask))
-    return results
+    return {name: evaluate_split(model, task, name, device=device)[0] for name in names}
 
 
 def evaluate_run(run: str | Path, split: str = "all") -> dict[str, Any]:

@@ -20,7 +20,7 @@ from edgelnn.models.registry import build_model, make_config
 from edgelnn.tasks import Task, load_npz_task, load_task
 from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
-from edgelnn.training.evaluate import evaluate_model, split_loss, split_tensors
+from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tensors
 from edgelnn.training.objectives import OBJECTIVES
 from edgelnn.training.rundir import RunDir
 from edgelnn.utils.atomic import atomic_write, write_json_atomic
@@ -156,8 +156,7 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
             model.apply_weight_constraints()
             loss_total += float(loss_sum.detach())
             count_total += count if not ctx.enabled else objective.count(mask[shard])
-        val = evaluate_model(model, task, ["val"], device=ctx.device)["val"]
-        val_loss = split_loss(model, task, "val", device=ctx.device)
+        val, val_loss = evaluate_split(model, task, "val", device=ctx.device)
         seconds = time.perf_counter() - started
         record = {"epoch": epoch, "train_loss": loss_total / max(count_total, 1), f"val_{task.metric}": val,
                   "val_loss": val_loss, "seconds": seconds}

@@ -58,7 +58,7 @@ def test_resume_continues_exactly(tmp_path):
 
 def test_interrupted_run_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = trainer_module.split_loss
+    real = trainer_module.evaluate_split
 
     def interrupt_in_second_epoch(*args, **kwargs):
         calls["n"] += 1
@@ -66,7 +66,7 @@ def test_interrupted_run_keeps_last_good_checkpoint(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "split_loss", interrupt_in_second_epoch)
+    monkeypatch.setattr(trainer_module, "evaluate_split", interrupt_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(tiny(epochs=5), tmp_path / "run", progress=False)
     run = tmp_path / "run"
