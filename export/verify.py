@@ -17,9 +17,7 @@ import torch
 from edgelnn.export.formats.base import StepRunner
 from edgelnn.models.base import StepModel
 from edgelnn.tasks import Split, Task, compute_metric
-from edgelnn.training.objectives import OBJECTIVES
-
-HIGHER_IS_BETTER = {"accuracy": True, "mse": False}
+from edgelnn.training.objectives import HIGHER_IS_BETTER, OBJECTIVES
 
 
 @dataclass

@@ -29,6 +29,10 @@ def _regression_loss_sum(y: torch.Tensor, target: torch.Tensor, mask: torch.Tens
     return err.sum() / y.shape[-1]
 
 
+# Direction of each task metric, for model selection and for metric drops.
+HIGHER_IS_BETTER: dict[str, bool] = {"accuracy": True, "mse": False}
+
+
 @dataclass(frozen=True)
 class Objective:
     loss_sum: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]

@@ -21,11 +21,9 @@ from edgelnn.tasks import Task, load_npz_task, load_task
 from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
 from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tensors
-from edgelnn.training.objectives import OBJECTIVES
+from edgelnn.training.objectives import HIGHER_IS_BETTER, OBJECTIVES
 from edgelnn.training.rundir import RunDir
 from edgelnn.utils.atomic import atomic_write, write_json_atomic
-
-HIGHER_IS_BETTER = {"accuracy": True, "mse": False}
 
 
 @dataclass
