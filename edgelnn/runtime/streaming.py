@@ -6,11 +6,17 @@ The per-step path is kept close to the raw runner's cost: buffers are preallocat
 the checks are a few comparisons plus one dot product with zeros (NaN or Inf anywhere makes it NaN).
 Anything unusual (lists, other float dtypes, per-sample dt) takes a slower path that converts and checks
 it, or raises :class:`~edgelnn.errors.RuntimeInputError` with one message saying what is wrong.
+
+Threads: a model may be shared between threads. ``step``, ``run``, ``reset`` and the ``state`` property
+hold a per-model lock (about 0.1 us when uncontended), so concurrent calls run one at a time and each
+returns the output of its own input, never a mix. The state is shared too: two threads stepping one model
+interleave their samples in one sequence. For independent streams, load one model per stream.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +28,19 @@ from edgelnn.export.formats.base import StepRunner
 F32 = np.dtype(np.float32)
 DEFAULT_DT = 1.0  # ncps's default timespan, and the tasks' default elapsed time between samples
 _NAN = float("nan")
-_TINY, _HUGE = float(np.finfo(np.float32).smallest_subnormal), float(np.finfo(np.float32).max)
+# dt must be a normal float32: a subnormal dt is flushed to 0 by runtimes that run with flush-to-zero
+# (XNNPACK), where LTC's cm / (dt / K) becomes Inf and the state NaN.
+_TINY, _HUGE = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
+
+
+def _dt_problem(name: str, value: float) -> str:
+    """Why ``value`` is not a usable elapsed time, as one message."""
+    if not value > 0 or math.isinf(value):
+        return f"{name} must be finite and > 0 (elapsed time since the previous sample); got {value}"
+    if value > _HUGE:
+        return f"{name} must be finite and > 0; got {value:g}, which is infinite in float32 (max {_HUGE:.4g})"
+    return (f"{name}={value:g} is below float32's smallest normal value {_TINY:.4g}: runtimes may flush it "
+            f"to 0 (LTC's state then becomes NaN); use a coarser time unit")
 
 
 def _floats(value: Any, what: str) -> np.ndarray:
@@ -42,19 +60,18 @@ def _floats(value: Any, what: str) -> np.ndarray:
 
 
 def _positive_times(value: Any, what: str) -> np.ndarray:
-    """``value`` as float32 time steps, all finite and > 0 (integer and float values accepted)."""
+    """``value`` as float32 time steps, all normal float32 numbers > 0 (integer and float values accepted)."""
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as err:
         raise RuntimeInputError(f"{what} is not a numeric array: {err}") from None
     if arr.dtype.kind not in "fiu":
         raise RuntimeInputError(f"{what} has dtype {arr.dtype}; expected numbers (elapsed time > 0)")
-    arr = arr.astype(np.float32)
-    if not ((arr > 0) & (arr < np.inf)).all():
-        bad = arr[~((arr > 0) & (arr < np.inf))].ravel()[:3]
-        raise RuntimeInputError(f"{what} must be finite and > 0 (elapsed time since the previous sample); "
-                                f"got {', '.join(str(v) for v in bad)}")
-    return arr
+    wide = arr.astype(np.float64)
+    ok = (wide >= _TINY) & (wide <= _HUGE)
+    if not ok.all():
+        raise RuntimeInputError(_dt_problem(what, float(wide[~ok].ravel()[0])))
+    return arr.astype(np.float32)
 
 
 class StreamingModel:
@@ -84,6 +101,7 @@ class StreamingModel:
         self._dt = np.full((batch, 1), DEFAULT_DT, F32)
         self._dt_value = DEFAULT_DT  # the scalar self._dt holds (NaN once it holds per-sample values)
         self._state = np.zeros((batch, self.state_size), F32)
+        self._lock = threading.Lock()  # see the module docstring: calls on one model run one at a time
 
     # ------------------------------------------------------------------ description
     @property
@@ -103,12 +121,14 @@ class StreamingModel:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Zero the state (the state every sequence starts from in training and export)."""
-        self._state = np.zeros((self.batch, self.state_size), F32)
+        with self._lock:
+            self._state = np.zeros((self.batch, self.state_size), F32)
 
     @property
     def state(self) -> np.ndarray:
         """A copy of the state, [B,S] float32."""
-        return self._state.copy()
+        with self._lock:
+            return self._state.copy()
 
     @state.setter
     def state(self, value: Any) -> None:
@@ -120,7 +140,8 @@ class StreamingModel:
             raise RuntimeInputError(f"state has shape {list(arr.shape)}; expected {list(shape)}")
         if not np.isfinite(arr).all():
             raise RuntimeInputError("state contains NaN or Inf")
-        self._state = np.array(arr, F32, order="C")
+        with self._lock:
+            self._state = np.array(arr, F32, order="C")
 
     # ------------------------------------------------------------------ stepping
     def _input_slow(self, x: Any) -> tuple[np.ndarray, bool]:
@@ -154,6 +175,11 @@ class StreamingModel:
 
     def step(self, x: Any, dt: Any = DEFAULT_DT) -> np.ndarray:
         """Advance one step: x [F] or [B,F] (float), dt > 0 (scalar, [B] or [B,1]) -> y [O] or [B,O]."""
+        with self._lock:
+            return self._step(x, dt)
+
+    def _step(self, x: Any, dt: Any) -> np.ndarray:
+        """step() with the lock held."""
         if type(x) is np.ndarray and x.dtype is F32 and x.flags.c_contiguous:  # the fast path: no copy
             shape = x.shape
             if shape == self._shape1:
@@ -170,9 +196,8 @@ class StreamingModel:
         if type(dt) is float and dt == self._dt_value:
             dtb = self._dt
         elif type(dt) is float or type(dt) is int:
-            if not _TINY <= dt <= _HUGE:  # also > 0 and finite once in float32
-                raise RuntimeInputError(f"dt must be finite and > 0 (elapsed time since the previous sample); "
-                                        f"got {dt}")
+            if not _TINY <= dt <= _HUGE:  # a normal float32 > 0 (NaN fails too)
+                raise RuntimeInputError(_dt_problem("dt", float(dt)))
             self._dt.fill(dt)
             self._dt_value = dt
             dtb = self._dt
@@ -196,13 +221,18 @@ class StreamingModel:
                                     f"[batch, T, {self.input_size}]")
         if arr.shape[0] != self.batch:
             raise RuntimeInputError(f"seq has batch {arr.shape[0]}; this model was loaded with batch={self.batch}")
+        with self._lock:
+            return self._run(arr, timespans, reset, np.ndim(seq) == 2)
+
+    def _run(self, arr: np.ndarray, timespans: Any, reset: bool, one: bool) -> np.ndarray:
+        """run() with the lock held, on a checked [B,T,F] array."""
         steps = arr.shape[1]
         xs = np.ascontiguousarray(arr.transpose(1, 0, 2), F32)  # [T,B,F]: each step a contiguous [B,F]
         if not np.isfinite(xs).all():
             raise RuntimeInputError("seq contains NaN or Inf")
         dts = self._timespans(timespans, steps)
         if reset:
-            self.reset()
+            self._state = np.zeros((self.batch, self.state_size), F32)
         out = np.empty((steps, self.batch, self.output_size), F32)
         state = self._state
         for t in range(steps):
@@ -210,7 +240,7 @@ class StreamingModel:
             out[t] = y
             self._state = state
         out = out.transpose(1, 0, 2)
-        return out[0] if np.ndim(seq) == 2 else out
+        return out[0] if one else out
 
     def _timespans(self, timespans: Any, steps: int) -> np.ndarray:
         """Timespans as float32 [T,B,1], checked finite and > 0."""

@@ -325,7 +325,7 @@ def stepper(exported) -> StreamingModel:
     (np.zeros(1, np.float32), float("nan"), "dt must be finite and > 0"),
     (np.zeros(1, np.float32), float("inf"), "dt must be finite and > 0"),
     (np.zeros(1, np.float32), 1e39, "dt must be finite and > 0"),  # Inf in float32
-    (np.zeros(1, np.float32), 1e-50, "dt must be finite and > 0"),  # 0 in float32
+    (np.zeros(1, np.float32), 1e-50, "below float32.s smallest normal value"),  # 0 in float32
     (np.zeros(1, np.float32), np.array([0.1, 0.2]), "dt has shape"),
     (np.zeros(1, np.float32), np.array([[0.0]]), "dt must be finite and > 0"),
     (np.zeros(1, np.float32), "0.1", "dtype"),
