@@ -8,6 +8,7 @@ import pytest
 from edgelnn.tasks import load_task
 from edgelnn.tasks.kinematics import generate
 from edgelnn.tasks.simulate import ENVS, make_env
+from numeric import ATOL, RTOL_OP, assert_close
 
 SMALL = {"n_train": 10, "n_val": 4, "n_test": 6, "seq_len": 16}
 OBS = {"pendulum": 3, "walker2d": 17, "halfcheetah": 17}
@@ -60,10 +61,11 @@ def test_contract_and_next_state_targets(small_tasks, check_task, name):
         assert split.x.shape == (len(split), SMALL["seq_len"], OBS[name]) and split.mask.all()
         np.testing.assert_array_equal(split.y[:, :-1], split.x[:, 1:])  # target = next kept observation
         gaps = split.t / task.info["dt"]
-        np.testing.assert_allclose(gaps, np.round(gaps), atol=1e-3)
+        assert_close(gaps, np.round(gaps), atol=0, rtol=1e-3, what=f"{split_name} gaps in dt")  # off grid: >= 0.5
         assert (np.round(gaps[:, 0]) == 1).all()
     train = task.splits["train"].x.reshape(-1, OBS[name]).astype(np.float64)
-    np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-4)
+    # standardized: the data's scale is 1, so this atol is relative to it (the reference, 0, has none)
+    assert_close(train.mean(axis=0), np.zeros(OBS[name]), atol=1e-4, rtol=0, what="standardized mean")
 
 
 @pytest.mark.parametrize("name", sorted(OBS))
@@ -102,17 +104,18 @@ def test_ood_physics_is_the_test_split_under_other_physics(small_tasks, name):
     n, seq_len, drop_range = SMALL["n_test"], SMALL["seq_len"], tuple(task.info["drop_range"])
     x_default, t_default, _ = generate(name, 0, "test", n, seq_len, drop_range)
     x_ood, _, _ = generate(name, 0, "test", n, seq_len, drop_range, task.info["physics"]["ood-physics"])
-    np.testing.assert_allclose((x_default - mean) / std, test.x, atol=1e-5)
-    np.testing.assert_allclose((x_ood - mean) / std, phys.x, atol=1e-5)
-    np.testing.assert_allclose(t_default, test.t, atol=1e-7)
+    assert_close(test.x, (x_default - mean) / std, atol=ATOL, rtol=RTOL_OP, what="test x")
+    assert_close(phys.x, (x_ood - mean) / std, atol=ATOL, rtol=RTOL_OP, what="ood-physics x")
+    assert_close(test.t, t_default, atol=0, rtol=RTOL_OP, what="test timespans")
     assert np.abs(phys.x - test.x).mean() > 0.01
 
 
 def test_physics_overrides_reach_the_simulator():
     walker = make_env(ENVS["walker2d"])
     heavy = make_env(ENVS["walker2d"], dict(ENVS["walker2d"].ood_physics))
-    np.testing.assert_allclose(heavy.model.body_mass, 1.5 * walker.model.body_mass)
-    np.testing.assert_allclose(heavy.model.body_inertia, 1.5 * walker.model.body_inertia)
+    # float64, one multiplication each: a 1e-12 relative bound
+    assert_close(heavy.model.body_mass, 1.5 * walker.model.body_mass, atol=0, rtol=1e-12, what="mass")
+    assert_close(heavy.model.body_inertia, 1.5 * walker.model.body_inertia, atol=0, rtol=1e-12, what="inertia")
     assert make_env(ENVS["pendulum"], {"l": 1.5}).l == 1.5
     with pytest.raises(ValueError, match="unsupported physics override"):
         make_env(ENVS["pendulum"], {"friction": 2.0})
