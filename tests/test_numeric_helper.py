@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from numeric import ATOL, RTOL_ROLLOUT, assert_close, max_abs_error
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
 from edgelnn.errors import ShapeError
 from edgelnn.export.calibration import calibration_from_rollouts
@@ -18,7 +19,6 @@ from edgelnn.export.formats.onnx_graph import check_signature, ensure_input
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
 from edgelnn.tasks import Split
-from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
 F, H = 3, 8
 VARIANTS = {

@@ -18,6 +18,8 @@ pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_quantizer")
 pytest.importorskip("ai_edge_litert")
 
+from numeric import ATOL, RTOL_ROLLOUT, assert_close
+
 from edgelnn.errors import ShapeError
 from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.formats import tflite_quant
@@ -28,7 +30,6 @@ from edgelnn.export.formats.tflite_runtime import LiteRTStepRunner
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
 from edgelnn.tasks.base import Split
-from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
 INPUT = 3
 STEPS = 20

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from numeric import RTOL_OP, assert_close
 
 from edgelnn.models import LTCConfig, build_model, config_from_json, make_config
-
-from numeric import RTOL_OP, assert_close
 
 from .helpers import DT_IGNORED, HIDDEN, INPUT, VARIANTS, build, sequence
 

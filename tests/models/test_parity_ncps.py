@@ -14,10 +14,10 @@ import torch
 from ncps import wirings as nw
 from ncps.torch import LTC, CfC, CfCCell, LTCCell, WiredCfCCell
 from ncps.torch.lstm import LSTMCell as NcpsLSTMCell
+from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
 from edgelnn.errors import ConversionError
 from edgelnn.models import CfCConfig, LTCConfig, from_ncps, load_checkpoint, save_checkpoint
-from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
 from .helpers import sequence
 

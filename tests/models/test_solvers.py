@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from numeric import RTOL_OP, assert_close
 
 from edgelnn.models import build_model, make_config
-from numeric import RTOL_OP, assert_close
 
 UNITS, INPUTS = 6, 3
 

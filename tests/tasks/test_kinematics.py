@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numeric import ATOL, RTOL_OP, assert_close
 
 from edgelnn.tasks import load_task
 from edgelnn.tasks.kinematics import generate
 from edgelnn.tasks.simulate import ENVS, make_env
-from numeric import ATOL, RTOL_OP, assert_close
 
 SMALL = {"n_train": 10, "n_val": 4, "n_test": 6, "seq_len": 16}
 OBS = {"pendulum": 3, "walker2d": 17, "halfcheetah": 17}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numeric import assert_close
 
 from edgelnn.tasks import load_npz_task, load_task
-from numeric import assert_close
 
 
 def write(path, **arrays):

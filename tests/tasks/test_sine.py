@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numeric import RTOL_OP, assert_close
 
 from edgelnn.tasks import load_task
-from numeric import RTOL_OP, assert_close
 
 
 @pytest.fixture(scope="module")

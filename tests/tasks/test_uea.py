@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numeric import assert_close
 
 from edgelnn.tasks import load_task
-from numeric import assert_close
 
 # name -> (features, classes, aeon train size, aeon test size, min length, max length)
 EXPECTED = {
