@@ -29,7 +29,9 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("lrc", "lrc", {}),
     ("lrc symmetric", "lrc", {"elastance": "symmetric"}),
     ("lstm", "lstm", {}),
+    ("lstm time_input", "lstm", {"time_input": True}),
     ("gru", "gru", {}),
+    ("gru time_input", "gru", {"time_input": True}),
 ]
 
 

@@ -182,13 +182,34 @@ class LRCConfig(ModelConfig):
         _require_choice("output_mapping", self.output_mapping, MAPPINGS)
 
 
+def _require_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not valid; it must be true or false")
+
+
 @register_config("lstm")
 @dataclass
 class LSTMConfig(ModelConfig):
-    """torch.nn.LSTMCell behind the step interface; state packs [h, c]."""
+    """torch.nn.LSTMCell behind the step interface; state packs [h, c].
+
+    ``time_input``: feed the step's ``dt`` as one extra input feature (the time-aware baseline of the CfC
+    paper's augmented LSTM); off, ``dt`` is accepted and ignored.
+    """
+
+    time_input: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        _require_bool("time_input", self.time_input)
 
 
 @register_config("gru")
 @dataclass
 class GRUConfig(ModelConfig):
-    """torch.nn.GRUCell behind the step interface."""
+    """torch.nn.GRUCell behind the step interface. ``time_input`` as for :class:`LSTMConfig`."""
+
+    time_input: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        _require_bool("time_input", self.time_input)
