@@ -43,3 +43,15 @@ class ArtifactNotFoundError(EdgelnnError, LookupError):
 
 class RuntimeInputError(EdgelnnError, ValueError):
     """Input given to a loaded model is unusable: wrong shape or dtype, NaN/Inf, or dt <= 0."""
+
+
+class UnsupportedModelError(EdgelnnError, ValueError):
+    """A model option the C code generator does not support (e.g. a GELU backbone, an int8 precision)."""
+
+
+class CompilerNotFoundError(RuntimeMissingError):
+    """No C compiler for the host "c" backend: neither cc/gcc on PATH nor the ziglang package."""
+
+
+class CompileError(EdgelnnError):
+    """The C compiler rejected generated code; the message carries the compiler's first lines."""

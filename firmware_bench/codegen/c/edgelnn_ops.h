@@ -1,0 +1,50 @@
+/* edgelnn_ops.h: the few float32 kernels the generated models are made of.
+ *
+ * Weights are row-major [rows][cols] (torch's Linear layout). Reductions carry `#pragma omp simd
+ * reduction(+:acc)`: with -fopenmp-simd (no OpenMP runtime, no -ffast-math) the compiler may reorder that
+ * one sum into vector lanes, which is what makes the host build fast; without the flag the pragma is
+ * ignored and the loop runs in order (the Cortex-M builds).
+ */
+#ifndef EDGELNN_OPS_H
+#define EDGELNN_OPS_H
+
+#include <stddef.h>
+
+/* out[r] = (bias ? bias[r] : 0) + sum_c w[r][c] in[c] */
+static inline void eln_dense(const float *restrict w, const float *restrict bias, const float *restrict in,
+                             int rows, int cols, float *restrict out)
+{
+    for (int r = 0; r < rows; ++r) {
+        const float *restrict row = w + (size_t)r * (size_t)cols;
+        float acc = 0.0f;
+#pragma omp simd reduction(+:acc)
+        for (int c = 0; c < cols; ++c) {
+            acc += row[c] * in[c];
+        }
+        out[r] = bias ? bias[r] + acc : acc;
+    }
+}
+
+/* out[r] += sum_c w[r][c] in[c] */
+static inline void eln_dense_add(const float *restrict w, const float *restrict in, int rows, int cols,
+                                 float *restrict out)
+{
+    for (int r = 0; r < rows; ++r) {
+        const float *restrict row = w + (size_t)r * (size_t)cols;
+        float acc = 0.0f;
+#pragma omp simd reduction(+:acc)
+        for (int c = 0; c < cols; ++c) {
+            acc += row[c] * in[c];
+        }
+        out[r] += acc;
+    }
+}
+
+static inline void eln_copy(float *restrict dst, const float *restrict src, int n)
+{
+    for (int i = 0; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+#endif /* EDGELNN_OPS_H */

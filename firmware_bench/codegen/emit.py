@@ -1,0 +1,183 @@
+"""C text building blocks: weight arrays, the step body, and the .h/.c frame every model shares.
+
+Each cell module (cfc, ltc, lrc, rnn) fills a :class:`CBuilder` with ``static const`` weight arrays and the
+lines of the step body. The body sees ``const float *x`` (input), ``float dt``, ``float *s`` (the flat
+state, updated in place, in the manifest's state_layout order) and ``float *y`` (output).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from edgelnn.errors import UnsupportedModelError
+from edgelnn.firmware_bench.codegen.source import ModelSpec
+
+VALUES_PER_LINE = 8
+
+
+def c_float(value: float) -> str:
+    """A C float literal that reads back as exactly this float32 (9 significant digits)."""
+    v = float(np.float32(value))
+    if not np.isfinite(v):
+        raise UnsupportedModelError(f"a weight is {v}: the model cannot be written as C")
+    text = f"{v:.9g}"
+    if not any(ch in text for ch in ".en"):
+        text += ".0"
+    return text + "f"
+
+
+class CBuilder:
+    """Collects the weight arrays, helper functions and step-body lines of one generated model."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.arrays: list[str] = []
+        self.helpers: list[str] = []
+        self.body: list[str] = []
+        self._names: set[str] = set()
+        self.weight_count = 0
+
+    def const(self, label: str, values: np.ndarray) -> str:
+        """Add ``static const float <name>_<label>[n]`` (row-major) and return its identifier."""
+        ident = f"{self.name}_{label}"
+        if ident in self._names:
+            raise ValueError(f"duplicate weight array {ident}")
+        self._names.add(ident)
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        self.weight_count += flat.size
+        rows = [", ".join(c_float(v) for v in flat[i : i + VALUES_PER_LINE])
+                for i in range(0, flat.size, VALUES_PER_LINE)]
+        inner = ",\n    ".join(rows)
+        self.arrays.append(f"static const float {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
+        return ident
+
+    def line(self, text: str = "") -> None:
+        self.body.append(text)
+
+    def lines(self, text: str, indent: int = 0) -> None:
+        """Add several body lines (a dedented block of C, indented ``indent`` levels)."""
+        pad = "    " * indent
+        self.body.extend(pad + ln if ln else ln for ln in textwrap.dedent(text).strip("\n").split("\n"))
+
+    def helper(self, text: str) -> None:
+        """Add a static helper function defined before the step function."""
+        self.helpers.append(textwrap.dedent(text).strip("\n"))
+
+
+ACTIVATIONS_C = {
+    "lecun_tanh": "1.7159f * eln_tanhf(0.666f * {v})",
+    "tanh": "eln_tanhf({v})",
+    "relu": "({v} > 0.0f ? {v} : 0.0f)",
+    "silu": "{v} / (1.0f + eln_expf(-{v}))",
+}
+
+
+def activation(name: str, var: str) -> str:
+    """C expression applying activation ``name`` to ``var``; UnsupportedModelError where none is written."""
+    if name not in ACTIVATIONS_C:
+        raise UnsupportedModelError(f"activation {name!r} is not supported by the C generator "
+                                    f"(supported: {', '.join(ACTIVATIONS_C)})")
+    return ACTIVATIONS_C[name].format(v=var)
+
+
+def emit_memory_lstm(spec: ModelSpec, c: CBuilder, hidden: int) -> None:
+    """The mixed-memory LSTM before a liquid cell: updates h = s[0:H] and c = s[H:2H] in place."""
+    w_in, b_in = spec.tensor("memory.input_map.weight"), spec.tensor("memory.input_map.bias")
+    w_rec = spec.tensor("memory.recurrent_map.weight")
+    f = spec.input_size
+    wi, bi, wr = c.const("mem_w_in", w_in), c.const("mem_b_in", b_in), c.const("mem_w_rec", w_rec)
+    c.lines(f"""
+        {{  /* mixed memory: LSTM (input act, input gate, forget gate (+1), output gate) before the cell */
+            float z[{4 * hidden}];
+            eln_dense({wi}, {bi}, x, {4 * hidden}, {f}, z);
+            eln_dense_add({wr}, s, {4 * hidden}, {hidden}, z);
+            for (int i = 0; i < {hidden}; ++i) {{
+                float cell = s[{hidden} + i] * eln_sigmoid(z[{2 * hidden} + i] + 1.0f)
+                             + eln_tanhf(z[i]) * eln_sigmoid(z[{hidden} + i]);
+                s[{hidden} + i] = cell;
+                s[i] = eln_tanhf(cell) * eln_sigmoid(z[{3 * hidden} + i]);
+            }}
+        }}""")
+
+
+def emit_projection(spec: ModelSpec, c: CBuilder, core_out: str, core_size: int) -> None:
+    """y = proj(core_out) when the model has a projection, else a copy of the core output."""
+    if spec.has("proj.weight"):
+        w, b = c.const("proj_w", spec.tensor("proj.weight")), c.const("proj_b", spec.tensor("proj.bias"))
+        c.line(f"eln_dense({w}, {b}, {core_out}, {spec.output_size}, {core_size}, y);")
+    else:
+        if core_size != spec.output_size:
+            raise UnsupportedModelError(f"core output {core_size} differs from the output size {spec.output_size}")
+        c.line(f"eln_copy(y, {core_out}, {core_size});")
+
+
+def header_text(spec: ModelSpec, name: str) -> str:
+    """``<name>.h``: sizes, the state struct with named slices, and the entry points."""
+    up = name.upper()
+    slices = "\n".join(f"#define {up}_STATE_{p['name'].upper()}_OFFSET {int(p['offset'])}\n"
+                       f"#define {up}_STATE_{p['name'].upper()}_SIZE {int(p['size'])}" for p in spec.state_layout)
+    return f"""/* {name}.h: generated by edgelnn.firmware_bench.codegen from an edgelnn export ({spec.kind}). */
+#ifndef {up}_H
+#define {up}_H
+
+#define {up}_INPUT_SIZE {spec.input_size}
+#define {up}_STATE_SIZE {spec.state_size}
+#define {up}_OUTPUT_SIZE {spec.output_size}
+
+/* Named slices of the flat state, in the export manifest's state_layout order. */
+{slices}
+
+typedef struct {{
+    float v[{up}_STATE_SIZE]; /* flat state: the slices above, in order */
+}} {name}_state_t;
+
+/* Zero the state (the state every sequence starts from). */
+void {name}_reset({name}_state_t *state);
+
+/* One step: x[{up}_INPUT_SIZE], dt > 0 -> y[{up}_OUTPUT_SIZE]; the state is updated in place. */
+void {name}_step(const float *x, float dt, {name}_state_t *state, float *y);
+
+/* The same step with pointer arguments only (same call under soft- and hard-float ABIs): dt points to one
+ * float, state to {up}_STATE_SIZE floats. */
+void {name}_step_p(const float *x, const float *dt, float *state, float *y);
+
+#endif /* {up}_H */
+"""
+
+
+def source_text(spec: ModelSpec, name: str, c: CBuilder) -> str:
+    """``<name>.c``: weights as static const arrays (flash), helpers, reset and the two step entries."""
+    arrays = "\n\n".join(c.arrays)
+    helpers = "\n\n".join(c.helpers)
+    body = "\n".join(("    " + ln) if ln else "" for ln in c.body)
+    return f"""/* {name}.c: generated by edgelnn.firmware_bench.codegen from an edgelnn export ({spec.kind}).
+ * {c.weight_count} float32 weights. C99, freestanding (no libc, no libm). */
+#include "{name}.h"
+#include "edgelnn_math.h"
+#include "edgelnn_ops.h"
+
+{arrays}
+
+{helpers}
+
+void {name}_reset({name}_state_t *state)
+{{
+    for (int i = 0; i < {spec.state_size}; ++i) {{
+        state->v[i] = 0.0f;
+    }}
+}}
+
+void {name}_step(const float *x, float dt, {name}_state_t *state, float *y)
+{{
+    float *s = state->v;
+    (void)dt;
+{body}
+}}
+
+void {name}_step_p(const float *x, const float *dt, float *state, float *y)
+{{
+    {name}_step(x, *dt, ({name}_state_t *)state, y);
+}}
+"""

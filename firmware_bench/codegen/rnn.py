@@ -1,0 +1,56 @@
+"""LSTM and GRU as C, with torch.nn.LSTMCell / GRUCell semantics (dt is ignored).
+
+LSTM: gates = W_ih x + b_ih + W_hh h + b_hh, chunks (input, forget, cell, output); c' = f c + i g,
+h' = o tanh(c'); flat state [h, c]. The two weights are stacked into one [4H, F+H] matrix over cat[x, h].
+GRU: r, z = sigmoid(W_i x + b_i + W_h h + b_h) per chunk, n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+h' = (h - n) z + n (ATen's order); flat state [h].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgelnn.firmware_bench.codegen.emit import CBuilder, emit_projection
+from edgelnn.firmware_bench.codegen.source import ModelSpec
+
+
+def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
+    hidden, f = int(spec.config["hidden_size"]), spec.input_size
+    w = np.concatenate([spec.tensor("cell.weight_ih"), spec.tensor("cell.weight_hh")], axis=1)
+    b = spec.tensor("cell.bias_ih") + spec.tensor("cell.bias_hh")
+    wi, bi = c.const("w", w), c.const("b", b)
+    c.lines(f"""
+        {{  /* LSTM cell */
+            float cat[{f + hidden}];
+            float g[{4 * hidden}];
+            eln_copy(cat, x, {f});
+            eln_copy(cat + {f}, s, {hidden});
+            eln_dense({wi}, {bi}, cat, {4 * hidden}, {f + hidden}, g);
+            for (int i = 0; i < {hidden}; ++i) {{
+                float cell = eln_sigmoid(g[{hidden} + i]) * s[{hidden} + i]
+                             + eln_sigmoid(g[i]) * eln_tanhf(g[{2 * hidden} + i]);
+                s[{hidden} + i] = cell;
+                s[i] = eln_sigmoid(g[{3 * hidden} + i]) * eln_tanhf(cell);
+            }}
+        }}""")
+    emit_projection(spec, c, "s", hidden)
+
+
+def emit_gru(spec: ModelSpec, c: CBuilder) -> None:
+    hidden, f = int(spec.config["hidden_size"]), spec.input_size
+    wih, bih = c.const("w_ih", spec.tensor("cell.weight_ih")), c.const("b_ih", spec.tensor("cell.bias_ih"))
+    whh, bhh = c.const("w_hh", spec.tensor("cell.weight_hh")), c.const("b_hh", spec.tensor("cell.bias_hh"))
+    c.lines(f"""
+        {{  /* GRU cell */
+            float gi[{3 * hidden}];
+            float gh[{3 * hidden}];
+            eln_dense({wih}, {bih}, x, {3 * hidden}, {f}, gi);
+            eln_dense({whh}, {bhh}, s, {3 * hidden}, {hidden}, gh);
+            for (int i = 0; i < {hidden}; ++i) {{
+                float r = eln_sigmoid(gh[i] + gi[i]);
+                float z = eln_sigmoid(gh[{hidden} + i] + gi[{hidden} + i]);
+                float n = eln_tanhf(gi[{2 * hidden} + i] + gh[{2 * hidden} + i] * r);
+                s[i] = (s[i] - n) * z + n;
+            }}
+        }}""")
+    emit_projection(spec, c, "s", hidden)
