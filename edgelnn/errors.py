@@ -55,3 +55,23 @@ class CompilerNotFoundError(RuntimeMissingError):
 
 class CompileError(EdgelnnError):
     """The C compiler rejected generated code; the message carries the compiler's first lines."""
+
+
+class McuToolsMissingError(EdgelnnError):
+    """A package the Cortex-M measurement needs (ziglang, unicorn, pyelftools) is not installed."""
+
+
+class UnsupportedCoreError(EdgelnnError, ValueError):
+    """A Cortex-M core (or a target profile's core) that the firmware bench cannot build for."""
+
+
+class EmulationFaultError(EdgelnnError):
+    """The emulated firmware faulted: bad memory access, undefined instruction, hard fault or stack overflow."""
+
+
+class InstructionBudgetError(EdgelnnError):
+    """An emulated call ran past its instruction budget (a runaway loop), and was stopped."""
+
+
+class SymbolNotFoundError(EdgelnnError, LookupError):
+    """A function or data object named by the caller is not in the firmware ELF."""
