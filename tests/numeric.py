@@ -51,15 +51,20 @@ def assert_close(actual: Any, reference: Any, *, atol: float = ATOL, rtol: float
     Returns the max abs error, so a test can print it. The message names both numbers and the bound's parts.
     """
     a, r = _array(actual), _array(reference)
-    label = f"{what}: " if what else ""
     if a.shape != r.shape:
-        raise AssertionError(f"{label}shape {a.shape} != reference shape {r.shape}")
+        raise AssertionError(f"{what + ': ' if what else ''}shape {a.shape} != reference shape {r.shape}")
     if not a.size:
         return 0.0
-    error = float(np.abs(a - r).max())
-    scale = float(np.abs(r).max())
-    bound = atol + rtol * scale
+    return assert_within(float(np.abs(a - r).max()), float(np.abs(r).max()), atol=atol, rtol=rtol, what=what)
+
+
+def assert_within(error: float, reference_max_abs: float, *, atol: float = ATOL, rtol: float = RTOL_OP,
+                  what: str = "") -> float:
+    """The same bound for an error measured elsewhere (e.g. a manifest's parity record): error <= atol + rtol *
+    reference_max_abs. Returns the error."""
+    bound = atol + rtol * reference_max_abs
     if not error <= bound:  # also catches NaN
+        label = f"{what}: " if what else ""
         raise AssertionError(f"{label}max abs error {error:.3g} > bound {bound:.3g} "
-                             f"(atol {atol:g} + rtol {rtol:g} * max|reference| {scale:.3g})")
+                             f"(atol {atol:g} + rtol {rtol:g} * max|reference| {reference_max_abs:.3g})")
     return error
