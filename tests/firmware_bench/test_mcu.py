@@ -2,8 +2,9 @@
 
 Hand-written C kernels (a dot product, a small dense recurrent layer with a rational tanh, a .data/.bss
 counter, a deep recursion, a deliberate fault, an undefined instruction, a runaway loop) are built once per
-core (module-scoped fixture: the first build of a core on a fresh zig cache compiles compiler-rt, 4-8 s;
-later builds ~0.2 s) and checked against numpy (bound: atol + rtol * max|reference|).
+core (module-scoped fixture: the first build of a core on a fresh zig cache compiles compiler-rt, 4-17 s
+here; later builds ~0.2 s) and checked against numpy (bound: atol + rtol * max|reference|). A generated CfC
+(firmware_bench.codegen, tiny, random weights) replays the host build's golden vectors on every core.
 """
 
 from __future__ import annotations
@@ -325,3 +326,60 @@ def test_measure_reports_over_budget_and_no_cycles_without_capstone(monkeypatch)
     assert report.verdict.startswith("does not fit stm32f4") and "(over)" in report.verdict
     assert report.cycles is None and report.time_us_mean is None
     assert report.to_dict()["cycles_per_step_estimate"] is None
+
+
+def _tiny_cfc_export(folder):
+    """A tiny random-weight CfC (3 inputs, hidden 8, backbone 16) as a minimal export directory."""
+    import hashlib
+    import json
+
+    import torch
+
+    from edgelnn.models.checkpoint import save_checkpoint
+    from edgelnn.models.registry import build_model, make_config
+
+    torch.manual_seed(0)
+    model = build_model(make_config("cfc", 3, 8, backbone_units=16, proj_size=2)).eval()
+    folder.mkdir(parents=True)
+    ckpt = save_checkpoint(model, folder / "model.safetensors")
+    layout, offset = [], 0
+    for name, size in model.state_layout():
+        layout.append({"name": name, "offset": offset, "size": size})
+        offset += size
+    sizes = {"x": model.input_size, "state": model.state_size, "dt": 1, "y": model.output_size,
+             "state_out": model.state_size}
+    spec = [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"} for n in sizes]
+    manifest = {"model": model.config.to_dict(), "state_layout": layout,
+                "torch_checkpoint": {"file": ckpt.name, "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()},
+                "solver": {"solver": None, "ode_unfolds": None},
+                "signature": {"inputs": [spec[0], spec[1], spec[2]], "outputs": [spec[3], spec[4]]}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cfc_golden(tmp_path_factory):
+    """(generated C source, inputs, host-build outputs [T, O], host-build final state) of a tiny CfC."""
+    from edgelnn.firmware_bench.codegen import generate
+    from edgelnn.firmware_bench.host import CStepRunner
+
+    folder = _tiny_cfc_export(tmp_path_factory.mktemp("cfc") / "export")
+    src, runner = generate(folder, "fp32"), CStepRunner.from_export(folder)
+    rng = np.random.default_rng(1)
+    inputs = [(rng.standard_normal(src.input_size).astype(np.float32), np.float32(rng.uniform(0.02, 2.0)))
+              for _ in range(20)]
+    state, ys = np.zeros((1, src.state_size), np.float32), []
+    for x, dt in inputs:
+        y, state = runner(x[None], state, np.full((1, 1), dt, np.float32))
+        ys.append(y[0])
+    return src, inputs, np.stack(ys), state[0]
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_generated_cfc_replays_the_host_build(core, cfc_golden):
+    src, inputs, ys, state = cfc_golden
+    assert ys.std() > 1e-3  # a moving reference
+    report = measure_c_step(src.files, src.step_symbol, core, inputs, src.state_size, src.output_size, "stm32h7")
+    assert_close(report.outputs, ys, what=f"generated CfC outputs on {core}")
+    assert_close(report.final_state, state, what=f"generated CfC state on {core}")
+    assert report.fits is True
