@@ -75,3 +75,27 @@ class InstructionBudgetError(EdgelnnError):
 
 class SymbolNotFoundError(EdgelnnError, LookupError):
     """A function or data object named by the caller is not in the firmware ELF."""
+
+
+class TaskOptionError(EdgelnnError, ValueError):
+    """A task loader option is unknown, of the wrong type, or out of range (the message names the option)."""
+
+
+class OptionConflictError(EdgelnnError, ValueError):
+    """Two settings contradict each other, e.g. ``--model cfc`` with a checkpoint that holds an LTC."""
+
+
+class TrainStateError(CheckpointError):
+    """A run's train_state.pt is truncated, corrupted or not a train state file (it is never executed)."""
+
+
+class ManifestError(EdgelnnError, ValueError):
+    """An export directory's manifest.json cannot be read as JSON (the message names the file)."""
+
+
+class DataMismatchError(EdgelnnError, ValueError):
+    """A data file does not fit a run's model (features, outputs, classes or task kind differ)."""
+
+
+class OutputPathError(EdgelnnError, ValueError):
+    """An output file cannot be written where it was asked for (checked before any work starts)."""

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import Split, Task
+from .options import check_options
 from .rng import make_rng
 from .sequences import add_noise, feature_stats
 from .splitting import random_partition
@@ -153,6 +154,8 @@ def load_npz_task(
 ) -> Task:
     """Load a user task from ``path`` (format in the module docstring)."""
     path = Path(path)
+    check_options(path.name, load_npz_task, {"val_fraction": val_fraction, "test_fraction": test_fraction,
+                                             "noise_std": noise_std, "standardize": standardize, "name": name})
     x, t, y, mask, kind = validate_arrays(_read(path))
     parts = random_partition(
         len(x),

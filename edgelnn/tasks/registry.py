@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +14,12 @@ from .cache import cache_path, try_load, try_save
 from .kinematics import DESCRIPTIONS as KINEMATICS_DESCRIPTIONS
 from .kinematics import build_kinematics
 from .npz import load_npz_task
+from .options import check_options, loader_defaults
 from .sine import build_sine
 from .uea import UEA_SETS, build_uea
 from .xor import build_xor
 
-__all__ = ["TASKS", "TaskSpec", "list_tasks", "load_npz_task", "load_task", "task_options"]
+__all__ = ["TASKS", "TaskSpec", "check_task_options", "list_tasks", "load_npz_task", "load_task", "task_options"]
 
 
 @dataclass(frozen=True)
@@ -70,26 +70,23 @@ def list_tasks() -> list[str]:
 
 def task_options(name: str) -> dict[str, Any]:
     """The options of task ``name`` with their defaults (``seed`` excluded)."""
-    params = inspect.signature(_spec(name).loader).parameters
-    return {
-        k: p.default for k, p in params.items() if k != "seed" and p.default is not inspect.Parameter.empty
-    }
+    return loader_defaults(_spec(name).loader)
+
+
+def check_task_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over the defaults of task ``name`` (a registered name or a ``.npz`` path), checked.
+
+    Raises TaskOptionError naming the option when one is unknown, of the wrong type or out of range.
+    """
+    if name not in TASKS and str(name).endswith(".npz"):
+        return check_options(str(name), load_npz_task, options)
+    return check_options(name, _spec(name).loader, options)
 
 
 def _spec(name: str) -> TaskSpec:
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(list_tasks())}")
     return TASKS[name]
-
-
-def _resolve_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    defaults = task_options(name)
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) {unknown} for task {name!r}; valid options: {', '.join(defaults)}"
-        )
-    return {**defaults, **options}
 
 
 def load_task(name: str, seed: int = 0, cache_dir: str | Path | None = None, **options: Any) -> Task:
@@ -101,9 +98,10 @@ def load_task(name: str, seed: int = 0, cache_dir: str | Path | None = None, **o
     keyed by name, seed, generator version and options.
     """
     if name not in TASKS and str(name).endswith(".npz"):
+        check_task_options(name, options)
         return load_npz_task(name, seed=seed, **options)
     spec = _spec(name)
-    resolved = _resolve_options(name, options)
+    resolved = check_task_options(name, options)
     path = cache_path(cache_dir, name, seed, spec.version, resolved) if spec.cached else None
     if path is not None:
         task = try_load(path)
