@@ -23,6 +23,18 @@ INT8_ORDER = ("int8-dynamic", "int8-static", "int8-full")
 PRECISIONS = ("fp32", "fp16", "int8", *INT8_ORDER)
 
 
+def _has_c_compiler() -> bool:
+    """Whether the "c" backend finds a host C compiler (cc, gcc or the ziglang package)."""
+    from edgelnn.errors import CompilerNotFoundError
+    from edgelnn.firmware_bench.host import find_compiler
+
+    try:
+        find_compiler()
+    except CompilerNotFoundError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Backend:
     """One runtime: its import name, how to install it, and which manifest artifacts it runs."""
@@ -34,9 +46,13 @@ class Backend:
     format: str | None  # manifest artifact "format" it runs
     precisions: tuple[str, ...]  # the precisions it can run, in the order "int8" prefers them
     batched: bool = True  # False: batch 1 only
+    checkpoint: bool = False  # True: runs the export's float checkpoint (model.safetensors), not an artifact
+    probe: Callable[[], bool] | None = None  # a further check that it can run here (e.g. a compiler exists)
 
     def installed(self) -> bool:
-        return importlib.util.find_spec(self.module) is not None
+        if importlib.util.find_spec(self.module) is None:
+            return False
+        return self.probe() if self.probe is not None else True
 
     def require(self) -> None:
         """Raise RuntimeMissingError (with the pip command) when the backend's package is absent."""
@@ -65,7 +81,10 @@ BACKENDS: dict[str, Backend] = {
                       format="tflite", precisions=("fp32", "fp16", *INT8_ORDER)),
     "tflm": Backend("tflm", "tflite_micro", "pip install 'edgelnn[mcu]'", runtime=None, format="tflite",
                     precisions=("fp32", "int8-full"), batched=False),
-    "torch": Backend("torch", "torch", "pip install torch", runtime=None, format=None, precisions=("fp32",)),
+    "torch": Backend("torch", "torch", "pip install torch", runtime=None, format=None, precisions=("fp32",),
+                     checkpoint=True),
+    "c": Backend("c", "edgelnn.firmware_bench.host", "install a C compiler (cc/gcc) or pip install ziglang",
+                 runtime=None, format=None, precisions=("fp32",), checkpoint=True, probe=_has_c_compiler),
 }
 
 
@@ -98,7 +117,15 @@ def _open_torch(path: Path, artifact: Any, threads: int) -> Any:
     return TorchStepRunner(path, threads=threads)
 
 
+def _open_c(path: Path, artifact: Any, threads: int) -> Any:
+    """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread."""
+    from edgelnn.firmware_bench.host import CStepRunner
+
+    return CStepRunner.from_export(path.parent)
+
+
 # Backend name -> opener(path, Artifact, threads) -> StepRunner.
 OPENERS: dict[str, Callable[[Path, Any, int], Any]] = {
     "onnxruntime": _open_onnxruntime, "litert": _open_litert, "tflm": _open_tflm, "torch": _open_torch,
+    "c": _open_c,
 }

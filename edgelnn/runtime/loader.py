@@ -14,6 +14,7 @@ from edgelnn.errors import (
     ArtifactIntegrityError,
     ArtifactLoadError,
     ArtifactNotFoundError,
+    EdgelnnError,
     RuntimeMissingError,
 )
 from edgelnn.export.formats.base import Artifact, TensorSpec
@@ -21,21 +22,20 @@ from edgelnn.export.manifest import read_manifest, sha256_of
 from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, OPENERS, PRECISIONS, Backend
 from edgelnn.runtime.streaming import StreamingModel
 
-TORCH_ARTIFACT = "torch-fp32"
 
-
-def _torch_entry(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A manifest-like entry for the float checkpoint that every export directory carries."""
+def _checkpoint_entry(manifest: dict[str, Any], backend: Backend) -> dict[str, Any]:
+    """A manifest-like entry for the float checkpoint that every export directory carries, as run by
+    ``backend`` (torch steps it in eager PyTorch, c generates and compiles C from it)."""
     ckpt = manifest["torch_checkpoint"]
-    return {"name": TORCH_ARTIFACT, "file": ckpt["file"], "sha256": ckpt["sha256"], "format": "safetensors",
-            "precision": "fp32", "kind": "step", "runtime": "torch"}
+    return {"name": f"{backend.name}-fp32", "file": ckpt["file"], "sha256": ckpt["sha256"],
+            "format": "safetensors", "precision": "fp32", "kind": "step", "runtime": backend.name}
 
 
 def candidates(manifest: dict[str, Any], backend: Backend, precision: str) -> list[dict[str, Any]]:
     """The manifest entries ``backend`` can run at ``precision``, most preferred first."""
     wanted = backend.expand(precision)
-    if backend.name == "torch":
-        return [_torch_entry(manifest)] if wanted else []
+    if backend.checkpoint:
+        return [_checkpoint_entry(manifest, backend)] if wanted else []
     entries = [a for a in manifest["artifacts"] if backend.runs(a)]
     return sorted((a for a in entries if a["precision"] in wanted), key=lambda a: wanted.index(a["precision"]))
 
@@ -102,7 +102,7 @@ def open_runner(backend: Backend, path: Path, entry: dict[str, Any], threads: in
     from deep inside the runtime)."""
     try:
         return OPENERS[backend.name](path, artifact_record(entry), threads)
-    except (RuntimeMissingError, ArtifactLoadError):
+    except EdgelnnError:  # already a named error (missing runtime, compile error, unsupported model, ...)
         raise
     except ImportError as err:
         raise RuntimeMissingError(f"backend {backend.name!r} failed to import: {err}; {backend.install}") from err
@@ -126,7 +126,8 @@ def load(artifact_dir: str | Path, backend: str = "auto", precision: str = "fp32
     """Open an export directory's artifact as a :class:`StreamingModel`.
 
     ``backend``: "auto" (litert, then onnxruntime, then torch: the first installed one with an artifact of
-    ``precision``), "onnxruntime", "litert", "tflm" or "torch". ``precision``: "fp32", "fp16", "int8-dynamic",
+    ``precision``), "onnxruntime", "litert", "tflm", "torch" or "c" (C generated from the export's float
+    checkpoint, compiled for this host and cached in ``<export>/.edgelnn-c-cache``; fp32). ``precision``: "fp32", "fp16", "int8-dynamic",
     "int8-static", "int8-full", or "int8" (the first of int8-dynamic, int8-static, int8-full the backend has;
     TFLite Micro runs int8-full only). ``batch``: rows stepped together (tflm: 1 only). ``threads``: intra-op
     threads of the runtime (tflm: always 1; torch: process-wide).

@@ -4,26 +4,41 @@ LSTM: gates = W_ih x + b_ih + W_hh h + b_hh, chunks (input, forget, cell, output
 h' = o tanh(c'); flat state [h, c]. The two weights are stacked into one [4H, F+H] matrix over cat[x, h].
 GRU: r, z = sigmoid(W_i x + b_i + W_h h + b_h) per chunk, n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
 h' = (h - n) z + n (ATen's order); flat state [h].
+With ``time_input`` (the time-aware baseline) the cell's input is [x, dt] instead of x.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from edgelnn.errors import UnsupportedModelError
 from edgelnn.firmware_bench.codegen.emit import CBuilder, emit_projection
 from edgelnn.firmware_bench.codegen.source import ModelSpec
 
 
+def _cell_input(spec: ModelSpec, c: CBuilder, buffer: str) -> int:
+    """Copy the cell's input (x, then dt when time-aware) to the start of ``buffer``; returns its width."""
+    f = spec.input_size
+    c.line(f"    eln_copy({buffer}, x, {f});")
+    if spec.config.get("time_input"):
+        c.line(f"    {buffer}[{f}] = dt;")
+        return f + 1
+    return f
+
+
 def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
-    hidden, f = int(spec.config["hidden_size"]), spec.input_size
+    hidden = int(spec.config["hidden_size"])
     w = np.concatenate([spec.tensor("cell.weight_ih"), spec.tensor("cell.weight_hh")], axis=1)
     b = spec.tensor("cell.bias_ih") + spec.tensor("cell.bias_hh")
     wi, bi = c.const("w", w), c.const("b", b)
+    f = w.shape[1] - hidden  # cell input width: x, or [x, dt]
     c.lines(f"""
         {{  /* LSTM cell */
             float cat[{f + hidden}];
-            float g[{4 * hidden}];
-            eln_copy(cat, x, {f});
+            float g[{4 * hidden}];""")
+    if _cell_input(spec, c, "cat") != f:
+        raise UnsupportedModelError(f"LSTM input weight has {f} columns; expected {spec.input_size} (+1 with dt)")
+    c.lines(f"""
             eln_copy(cat + {f}, s, {hidden});
             eln_dense({wi}, {bi}, cat, {4 * hidden}, {f + hidden}, g);
             for (int i = 0; i < {hidden}; ++i) {{
@@ -37,14 +52,19 @@ def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
 
 
 def emit_gru(spec: ModelSpec, c: CBuilder) -> None:
-    hidden, f = int(spec.config["hidden_size"]), spec.input_size
+    hidden = int(spec.config["hidden_size"])
     wih, bih = c.const("w_ih", spec.tensor("cell.weight_ih")), c.const("b_ih", spec.tensor("cell.bias_ih"))
     whh, bhh = c.const("w_hh", spec.tensor("cell.weight_hh")), c.const("b_hh", spec.tensor("cell.bias_hh"))
+    f = spec.tensor("cell.weight_ih").shape[1]  # cell input width: x, or [x, dt]
     c.lines(f"""
         {{  /* GRU cell */
+            float xin[{f}];""")
+    if _cell_input(spec, c, "xin") != f:
+        raise UnsupportedModelError(f"GRU input weight has {f} columns; expected {spec.input_size} (+1 with dt)")
+    c.lines(f"""
             float gi[{3 * hidden}];
             float gh[{3 * hidden}];
-            eln_dense({wih}, {bih}, x, {3 * hidden}, {f}, gi);
+            eln_dense({wih}, {bih}, xin, {3 * hidden}, {f}, gi);
             eln_dense({whh}, {bhh}, s, {3 * hidden}, {hidden}, gh);
             for (int i = 0; i < {hidden}; ++i) {{
                 float r = eln_sigmoid(gh[i] + gi[i]);

@@ -52,6 +52,8 @@ CONFIGS = {
     "lrc_constant": ("lrc", {"elastance": "constant", "ode_unfolds": 3, "input_mapping": "none"}),
     "lstm": ("lstm", {}),
     "gru": ("gru", {}),
+    "lstm_time_input": ("lstm", {"time_input": True}),
+    "gru_time_input": ("gru", {"time_input": True, "proj_size": None}),
 }
 # Explicit solvers are stable only for small sub-steps on these random (stiff) LTCs: smaller dt there.
 DT_MAX = {"ltc_euler": 0.4, "ltc_rk4": 0.4}

@@ -117,7 +117,7 @@ def test_a_missing_int8_artifact_fails_instead_of_skipping(copy):
 
 # ------------------------------------------------------------------------------------------- parity
 def test_list_backends_names_every_backend():
-    assert set(list_backends()) == {"onnxruntime", "litert", "tflm", "torch"}
+    assert set(list_backends()) == {"onnxruntime", "litert", "tflm", "torch", "c"}
     assert all(isinstance(v, bool) for v in list_backends().values())
     assert list_backends()["torch"] is True
 

@@ -1,0 +1,109 @@
+"""The runtime's "c" backend on a real export (ONNX fp32 of a tiny CfC): load, parity with the torch
+backend, the cache beside the export, batch rows, and named errors through load()."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgelnn.errors import CompileError, CompilerNotFoundError
+from edgelnn.export import ExportConfig, Source, export_model
+from edgelnn.firmware_bench import host
+from edgelnn.models import build_model, make_config, save_checkpoint
+from edgelnn.runtime import BACKENDS, list_backends, load
+from edgelnn.runtime.loader import candidates
+from edgelnn.tasks import load_npz_task
+
+ATOL, RTOL = 1e-5, 1e-5
+INPUTS, OUTPUTS, HIDDEN = 3, 2, 8
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("c-backend")
+    rng = np.random.default_rng(0)
+    data = tmp / "data.npz"
+    np.savez(data, x=rng.standard_normal((24, 10, INPUTS)).astype(np.float32),
+             y=rng.standard_normal((24, 10, OUTPUTS)).astype(np.float32),
+             t=rng.uniform(0.1, 1.5, (24, 10)).astype(np.float32))
+    torch.manual_seed(0)
+    model = build_model(make_config("cfc", INPUTS, HIDDEN, proj_size=OUTPUTS, backbone_units=16)).eval()
+    ckpt = save_checkpoint(model, tmp / "model.safetensors", {"task": str(data)})
+    cfg = ExportConfig(formats=("onnx",), int8=False, calibration_rows=32, verify_sequences=4)
+    export_model(Source(model, ckpt, None, load_npz_task(str(data))), cfg, tmp / "export")
+    return tmp / "export"
+
+
+def test_backend_is_registered():
+    backend = BACKENDS["c"]
+    assert backend.precisions == ("fp32",) and backend.batched and backend.checkpoint
+    assert list_backends()["c"]  # this machine has a compiler
+
+
+def test_candidates_run_the_checkpoint(exported):
+    from edgelnn.export import read_manifest
+
+    manifest = read_manifest(exported)
+    (entry,) = candidates(manifest, BACKENDS["c"], "fp32")
+    assert entry["file"] == manifest["torch_checkpoint"]["file"] and entry["runtime"] == "c"
+    assert candidates(manifest, BACKENDS["c"], "int8") == []
+
+
+def test_load_c_matches_torch_backend(exported):
+    c_model = load(exported, backend="c")
+    ref = load(exported, backend="torch")
+    assert c_model.backend == "c" and c_model.precision == "fp32"
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((30, INPUTS)).astype(np.float32)
+    dts = rng.uniform(0.2, 1.4, 30)  # inside the range the export declares valid
+    for x, dt in zip(xs, dts):
+        yc, yt = c_model.step(x, float(dt)), ref.step(x, float(dt))
+        bound = ATOL + RTOL * float(np.abs(yt).max())
+        assert np.abs(yc - yt).max() <= bound
+    st = ref.state
+    assert np.abs(c_model.state - st).max() <= ATOL + RTOL * float(np.abs(st).max())
+    seq = rng.standard_normal((12, INPUTS)).astype(np.float32)
+    yc, yt = c_model.run(seq), ref.run(seq)
+    assert np.abs(yc - yt).max() <= ATOL + RTOL * float(np.abs(yt).max())
+
+
+def test_second_load_reuses_the_cached_library(exported):
+    first = load(exported, backend="c")
+    second = load(exported, backend="c")
+    assert second.raw.library == first.raw.library and not second.raw.compiled
+    assert first.raw.library.parent == exported / host.CACHE_DIRNAME
+
+
+def test_batch_rows_step_independently(exported):
+    batched = load(exported, backend="c", batch=2)
+    single = load(exported, backend="c")
+    x = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, 0.3]], np.float32)
+    dt = np.array([0.3, 1.7], np.float32)
+    for _ in range(3):
+        y = batched.step(x, dt)
+    single.state = batched.state[1]
+    y1 = single.step(x[1], float(dt[1]))
+    y2 = batched.step(x, dt)
+    assert y.shape == (2, OUTPUTS) and np.allclose(y2[1], y1, rtol=0, atol=1e-6)
+
+
+def test_compile_error_surfaces_through_load(exported, tmp_path, monkeypatch):
+    copy = Path(shutil.copytree(exported, tmp_path / "export", ignore=shutil.ignore_patterns(host.CACHE_DIRNAME)))
+    monkeypatch.setattr(host, "FLAGS", (*host.FLAGS, "-include", "no_such_header.h"))
+    with pytest.raises(CompileError, match="no_such_header"):
+        load(copy, backend="c")
+
+
+def test_missing_compiler_is_named(monkeypatch):
+    from edgelnn.runtime.backends import _has_c_compiler
+
+    monkeypatch.setenv("CC", "")
+    monkeypatch.setattr(host.shutil, "which", lambda name: None)
+    monkeypatch.setattr(host.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(CompilerNotFoundError, match="ziglang"):
+        host.find_compiler()
+    assert not _has_c_compiler()  # so list_backends() reports "c" as not installed
