@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -119,9 +120,18 @@ def _probe(path: Path) -> tuple[dict[str, Any], bool, str]:
         except ValueError:
             why = f"crashed (signal {-code})"
     else:
-        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-        why = "; ".join(lines[-3:]) or f"exit code {code}"
+        why = last_error_line(stderr) or f"exit code {code}"
     return (records[-1] if records else {}), False, why
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
+
+
+def last_error_line(stderr: str) -> str:
+    """The child's last exception line (``TypeError: ...``), not its traceback; else its last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if _EXCEPTION_LINE.match(ln)]
+    return errors[-1] if errors else (lines[-1] if lines else "")
 
 
 def measure_arena(path: str | Path, data: bytes | None = None, cache: bool = True) -> ArenaRecord:
