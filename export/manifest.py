@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from edgelnn.errors import ManifestError
 from edgelnn.utils.schema import load_schema, validate_document
 
 SCHEMA_VERSION = 1
@@ -40,6 +41,9 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
     path = Path(export_dir) / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{export_dir} is not an export directory (no manifest.json)")
-    manifest = json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path} is not valid JSON ({exc}); re-export to write it again") from exc
     validate_manifest(manifest)
     return manifest

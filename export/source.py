@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgelnn.errors import CheckpointError
+from edgelnn.errors import CheckpointError, OptionConflictError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_checkpoint, read_checkpoint
 from edgelnn.models.registry import MODELS
@@ -44,6 +44,24 @@ def _from_run(run: RunDir) -> Source:
     return Source(load_checkpoint(run.best), run.best, run.path, load_task_for(cfg["train"]))
 
 
+def _check_model(model: str | None, source: Source) -> Source:
+    """``source`` when it holds the ``model`` asked for (or none was asked for); else an error naming both."""
+    held = source.model.config.kind
+    if model is not None and model != held:
+        raise OptionConflictError(f"--model {model} conflicts with {source.checkpoint}, which holds model kind "
+                                  f"{held}; drop --model or pass --model {held}")
+    return source
+
+
+def _check_task(task: str | None, train_cfg: dict, what: str) -> None:
+    """A ``task`` asked for must be the one ``what`` was trained on (a user .npz by its path or its name)."""
+    trained_on = train_cfg.get("data_path") or train_cfg.get("task")
+    if task is None or not trained_on or task == trained_on or Path(task).stem == Path(trained_on).stem:
+        return
+    raise OptionConflictError(f"--task {task} conflicts with {what}, which was trained on {trained_on}; "
+                              f"drop --task or pass --task {trained_on}")
+
+
 def resolve_source(model: str | None = None, run: str | Path | None = None, checkpoint: str | Path | None = None,
                    task: str | None = None, runs_dir: str | Path = DEFAULT_RUNS_DIR,
                    progress: bool = True) -> Source:
@@ -54,19 +72,24 @@ def resolve_source(model: str | None = None, run: str | Path | None = None, chec
     """
     if model is not None and model not in MODELS:
         raise ValueError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")
+    if checkpoint is not None and run is not None:
+        raise OptionConflictError(f"pass either a run ({run}) or a checkpoint ({checkpoint}), not both")
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
         run_dir = RunDir(checkpoint.parent)
         if run_dir.config.is_file():
+            _check_task(task, run_dir.read_config()["train"], f"checkpoint {checkpoint}")
             task_of_run = load_task_for(run_dir.read_config()["train"])
-            return Source(load_checkpoint(checkpoint), checkpoint, run_dir.path, task_of_run)
+            return _check_model(model, Source(load_checkpoint(checkpoint), checkpoint, run_dir.path, task_of_run))
         _, _, meta = read_checkpoint(checkpoint)
+        _check_task(task, {"task": meta.get("task")}, f"checkpoint {checkpoint}")
         task_name = task or meta.get("task")
         if not task_name:
             raise ValueError(f"checkpoint {checkpoint} does not say which task it was trained on; pass --task")
-        return Source(load_checkpoint(checkpoint), checkpoint, None, load_task(task_name))
+        return _check_model(model, Source(load_checkpoint(checkpoint), checkpoint, None, load_task(task_name)))
     if run is not None:
-        return _from_run(RunDir(Path(run)))
+        _check_task(task, RunDir(Path(run)).read_config()["train"], f"run {run}")
+        return _check_model(model, _from_run(RunDir(Path(run))))
     if model is None:
         raise ValueError("name a model (--model), a run (--run) or a checkpoint (--checkpoint)")
     latest = find_latest_run(model, runs_dir)

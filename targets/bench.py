@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from edgelnn import __version__
+from edgelnn.errors import OutputPathError
 from edgelnn.export.manifest import read_manifest
 from edgelnn.targets.bench_plan import plan_runs, resolve_profile
 from edgelnn.targets.bench_report import SCHEMA_VERSION, format_report, validate_bench, write_bench
@@ -77,6 +78,17 @@ class BenchResult:
     @property
     def available(self) -> bool:
         return bool(self.doc["available"])
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether at least one (backend, precision) row measured without failing."""
+        return any(row["status"] == "ok" for row in self.doc["results"])
+
+    @property
+    def failures(self) -> list[str]:
+        """``backend precision: error`` for each failed row."""
+        return [f"{r['backend']} {r['precision']}: {r.get('error') or r['status']}" for r in self.doc["results"]
+                if r["status"] != "ok"]
 
     def report(self) -> str:
         """The table, the verdict per backend and any failures, as printable text."""
@@ -189,18 +201,42 @@ def _job(export_dir: Path, entry: dict[str, Any], settings: BenchSettings, threa
             "reference_metrics": manifest.get("reference_metrics", {})}
 
 
+def check_writable(path: str | Path) -> Path:
+    """Raise OutputPathError unless the JSON file ``path`` can be written (checked before measuring, so
+    a bad ``--out`` does not throw away minutes of benchmarking). Missing parent folders are fine (they are
+    made when writing) as long as the nearest existing one is a writable folder. Leaves nothing behind."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise OutputPathError(f"cannot write {path}: it is a directory")
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise OutputPathError(f"cannot write {path}: {folder} is not a directory")
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".edgelnn-write-check-"):
+            pass  # can write there (a read-only or foreign folder fails here)
+    except OSError as exc:  # also a name too long for the file system
+
+        raise OutputPathError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
 def bench(artifact_dir: str | Path, target: str | Path = "cpu", backends: str | list[str] = "all",
           precision: str = "fp32", settings: BenchSettings | None = None,
-          on_row: Callable[[dict[str, Any]], None] | None = None) -> BenchResult:
+          on_row: Callable[[dict[str, Any]], None] | None = None, out: str | Path | None = None) -> BenchResult:
     """Benchmark the artifacts of ``artifact_dir`` on ``target``; every (backend, precision) in its own child.
 
     ``target``: a profile name or a profile .json file. ``backends``: "all" (the target's backends that are
     installed here) or a list of names. ``precision``: "fp32", "fp16", "int8" (each backend's preferred int8
     artifact), a specific one ("int8-full", ...), or "all" (every precision each backend has here).
-    ``on_row`` is called with each finished row (progress). Bad input raises before any child starts:
+    ``on_row`` is called with each finished row (progress). ``out``: the JSON file the caller will write
+    (default ``<artifact_dir>/bench-<target>.json``), checked to be writable before measuring
+    (OutputPathError). Bad input raises before any child starts:
     ValueError (unknown target, backend or precision), FileNotFoundError (no export directory),
     ArtifactNotFoundError, RuntimeMissingError, ArtifactIntegrityError (a file's sha256 differs from the
     manifest). A target that cannot run here gives ``available`` False and no results.
+    ``BenchResult.succeeded`` says whether any row measured (the CLI exits 1 when none did).
     """
     settings = settings or BenchSettings()
     export_dir = Path(artifact_dir)
@@ -212,6 +248,8 @@ def bench(artifact_dir: str | Path, target: str | Path = "cpu", backends: str | 
     threads = settings.threads or profile.threads_here
     doc = _header(export_dir, manifest, profile_doc, ok, reason, plan, skipped, precision, settings, threads)
     default_path = export_dir / f"bench-{profile_doc['name']}.json"
+    if out is not None or ok:  # what will be written: checked before any child starts
+        check_writable(out if out is not None else default_path)
     if not ok:
         doc["task"] = {"name": manifest["task"]["name"], "metric": manifest["task"]["metric"], "options": {},
                        "seed": 0, "options_from": "task defaults", "splits": [], "error": None}

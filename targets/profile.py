@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -133,7 +134,13 @@ def load_profile(name: str | Path) -> TargetProfile:
     return profiles[name]
 
 
+# Device nodes a CUDA (or ROCm/WSL) GPU shows on Linux: without any, skip importing torch (seconds) to say no.
+_GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg", "/dev/kfd")
+
+
 def _cuda() -> tuple[bool, str]:
+    if sys.platform == "linux" and not any(os.path.exists(node) for node in _GPU_NODES):
+        return False, "not available here: no CUDA device (no GPU device node such as /dev/nvidia0)"
     if importlib.util.find_spec("onnxruntime") is not None:
         import onnxruntime
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -36,7 +38,12 @@ def _batches(value: str) -> tuple[int, ...]:
               help="JSON file to write (default: ARTIFACT_DIR/bench-<target>.json).")
 def bench(artifact_dir, target, backends, precision, steps, warmup, batches, threads, eval_sequences, timeout_s,
           out_file) -> None:
-    """Profile ARTIFACT_DIR's artifacts on a target: each backend in its own process; table, verdict, JSON."""
+    """Profile ARTIFACT_DIR's artifacts on a target: each backend in its own process; table, verdict, JSON.
+
+    Exit code 0 when at least one backend measured (or the target is not available here); 1 when every
+    row failed or timed out (the JSON is still written); 2 on bad input, including an --out that cannot be
+    written (checked before anything runs).
+    """
     from edgelnn.targets.bench import BenchSettings
     from edgelnn.targets.bench import bench as run_bench
 
@@ -48,9 +55,13 @@ def bench(artifact_dir, target, backends, precision, steps, warmup, batches, thr
         click.echo(f"  {row['backend']} {row['precision']}: {state} ({row['seconds']:.1f} s)", err=True)
 
     result = run_bench(artifact_dir, target=target, backends=names, precision=precision, settings=settings,
-                       on_row=progress)
+                       on_row=progress, out=out_file)
     click.echo(result.report())
     if not result.available and out_file is None:
         return  # "not available here": nothing measured, nothing written unless asked
     path = result.write(out_file)
     click.echo(f"wrote {path}")
+    if result.available and not result.succeeded:
+        failures = " ".join("; ".join(result.failures).split()) or "no backend ran"
+        click.echo(f"error: every benchmark row failed ({failures})", err=True)
+        sys.exit(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from edgelnn.demo import DEMO_TASK, bench_demo, export_demo, training_demo, zoo_demo
 from edgelnn.utils.table import format_table
 
 
@@ -15,6 +14,8 @@ from edgelnn.utils.table import format_table
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(runs_dir: str, artifacts_dir: str, epochs: int | None, quiet: bool) -> None:
     """Build and stream every model; train a CfC and an LSTM on a bundled dataset; export, verify and bench both."""
+    from edgelnn.demo import DEMO_TASK, bench_demo, export_demo, training_demo, zoo_demo
+
     click.echo("== 1. model zoo: build each model and stream 50 steps with irregular dt (input 6, hidden 32) ==")
     click.echo(format_table(zoo_demo()))
     click.echo(f"\n== 2. train CfC and LSTM on {DEMO_TASK} (real UEA data shipped in aeon, unequal lengths); accuracy per split ==")

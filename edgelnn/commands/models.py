@@ -6,7 +6,6 @@ import json
 
 import click
 
-from edgelnn.models.catalog import MODELS, model_options, size_table
 from edgelnn.utils.table import format_table
 
 
@@ -18,6 +17,8 @@ from edgelnn.utils.table import format_table
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def models(input_size: int, hidden_size: int, show_options: bool, as_json: bool) -> None:
     """List the architectures with parameter counts and state sizes for the given sizes."""
+    from edgelnn.models.catalog import MODELS, model_options, size_table
+
     rows = size_table(input_size, hidden_size)
     options = {kind: model_options(kind) for kind in MODELS}
     if as_json:

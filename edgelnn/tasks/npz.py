@@ -143,6 +143,11 @@ def validate_arrays(
     return x, t, y, mask, kind
 
 
+def read_npz_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """Checked ``x, t, y, mask`` and the task kind of the .npz at ``path`` (no split, no standardisation)."""
+    return validate_arrays(_read(Path(path)))
+
+
 def load_npz_task(
     path: str | Path,
     seed: int = 0,

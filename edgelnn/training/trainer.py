@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from torch import nn
 from tqdm import tqdm
 
 from edgelnn import __version__
-from edgelnn.errors import CheckpointError
+from edgelnn.errors import CheckpointError, OptionConflictError, TrainStateError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_state_strict, read_checkpoint, save_checkpoint
 from edgelnn.models.registry import build_model, make_config
@@ -59,6 +61,7 @@ def build_for_task(cfg: TrainConfig, task: Task, init_from: str | Path | None = 
         return build_model(make_config(cfg.model, task.input_size, cfg.hidden_size, proj_size=task.output_size,
                                        **cfg.model_options))
     config, tensors, _ = read_checkpoint(init_from)
+    _check_init_matches(cfg, config, init_from)
     if config.input_size != task.input_size:
         raise CheckpointError(
             f"checkpoint {init_from} takes {config.input_size} inputs but task {task.name} has {task.input_size}"
@@ -72,6 +75,35 @@ def build_for_task(cfg: TrainConfig, task: Task, init_from: str | Path | None = 
         tensors.update({k: v for k, v in own.items() if k.startswith("proj.")})
     load_state_strict(model, tensors, f"checkpoint {init_from}")
     return model
+
+
+def _check_init_matches(cfg: TrainConfig, config: Any, init_from: str | Path) -> None:
+    """The model settings of ``cfg`` must describe the checkpoint it starts from: a fine-tune never silently
+    trains another model than the one asked for (the CLI fills unset ones from the checkpoint)."""
+    asked = {"model": cfg.model, "hidden_size": cfg.hidden_size, **cfg.model_options}
+    held = {"model": config.kind, "hidden_size": config.hidden_size,
+            **{k: getattr(config, k, None) for k in cfg.model_options}}
+    for key, value in asked.items():
+        if value != held[key] and not (isinstance(held[key], tuple) and list(held[key]) == value):
+            raise OptionConflictError(f"{key}={value!r} conflicts with --init-from {init_from}, which holds "
+                                      f"{key}={held[key]!r} ({config.kind}, hidden {config.hidden_size}); "
+                                      f"pass {key}={held[key]!r} or leave it unset")
+
+
+def _score(metric: str, value: float, loss: float) -> tuple[float, float]:
+    """Model-selection key, larger is better: the task metric, ties broken by the validation loss
+    (small validation sets make accuracy ties common)."""
+    return (value if HIGHER_IS_BETTER[metric] else -value, -loss)
+
+
+def _prepare_dir(run: RunDir, resume: bool) -> None:
+    if resume:
+        if not run.train_state.is_file():
+            raise FileNotFoundError(f"cannot resume: {run.path} has no train_state.pt")
+        return
+    if run.config.exists():
+        raise FileExistsError(f"run directory {run.path} already holds a run; pass --resume or choose another --out")
+    run.path.mkdir(parents=True, exist_ok=True)
 
 
 def _score(metric: str, value: float, loss: float) -> tuple[float, float]:
@@ -113,7 +145,7 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
     if resume:
         _, tensors, _ = read_checkpoint(run.last)
         load_state_strict(model, tensors, f"checkpoint {run.last}")
-        state = torch.load(run.train_state, weights_only=True)  # tensors and numbers only: no code runs
+        state = _load_train_state(run.train_state)
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         start_epoch, best_epoch, stale = int(state["epoch"]) + 1, int(state["best_epoch"]), int(state["stale"])
@@ -189,6 +221,25 @@ def _save_train_state(run: RunDir, optimizer, epoch: int, best, best_epoch: int,
     state = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch,
              "best": [0.0, 0.0] if best is None else list(best), "best_epoch": best_epoch, "stale": stale}
     atomic_write(run.train_state, lambda tmp: torch.save(state, tmp), ".pt")
+
+
+TRAIN_STATE_KEYS = ("optimizer", "rng", "epoch", "best", "best_epoch", "stale")
+
+
+def _load_train_state(path: Path) -> dict[str, Any]:
+    """The optimizer state, RNG and counters of ``path``, loaded with weights_only (tensors and numbers only:
+    no pickled code runs). A truncated, corrupted or foreign file raises TrainStateError."""
+    problem = f"{path} is not a train state file that edgelnn can resume from"
+    try:
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols; the error below says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(path, weights_only=True, map_location="cpu")
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise TrainStateError(f"{problem} (truncated, corrupted or not written by edgelnn: {type(exc).__name__}); "
+                              "start a new run") from exc
+    if not isinstance(state, dict) or any(key not in state for key in TRAIN_STATE_KEYS):
+        raise TrainStateError(f"{problem} (it lacks {', '.join(TRAIN_STATE_KEYS)}); start a new run")
+    return state
 
 
 def _read_json(path: Path, default):

@@ -78,8 +78,22 @@ void deep_p(int *n) {{ n[0] = deep(n[0], 0); }}
 void bad_p(const float *x) {{ *(volatile float *)0x60000000 = x[0]; }}
 void trap_p(void) {{ __builtin_trap(); }}
 void spin_p(volatile int *flag) {{ while (*flag == 0) {{ }} }}
+
+/* Known instructions (Thumb-1, so the same on every core): 12 executed, see test_cycle_model_by_hand. */
+__attribute__((naked)) void cycles_p(void) {{
+    __asm__ volatile(
+        "sub sp, #8\\n"
+        "ldr r1, [sp]\\n"
+        "ldr r2, [sp, #4]\\n"
+        "movs r0, #3\\n"
+        "1:\\n"
+        "subs r0, #1\\n"
+        "bne 1b\\n"
+        "add sp, #8\\n"
+        "bx lr\\n");
+}}
 """
-ENTRIES = ["dot_p", "counter_p", "deep_p", "bad_p", "trap_p", "spin_p"]
+ENTRIES = ["dot_p", "counter_p", "deep_p", "bad_p", "trap_p", "spin_p", "cycles_p"]
 
 # A dense recurrent layer with the step signature of generated models: y = h' = h + dt * (tanh~(W [x, h] + b) - h).
 F_IN, HIDDEN = 6, 16
@@ -162,6 +176,8 @@ def test_dot_product_matches_numpy(built):
     _, result, got, ref = _run_dot(core, image)
     assert_close(got, ref, what=f"dot on {core}")
     assert N_DOT < result.instructions < 1_000_000
+    # capstone's disassembly of the executed blocks finds exactly the instructions the block hook counted
+    assert sum(CycleEstimator(image, core).estimate(result).by_class.values()) == result.instructions
 
 
 def test_instruction_counts_are_deterministic(built):
@@ -246,6 +262,17 @@ def test_unknown_function_is_named(built):
     core, image = built
     with pytest.raises(SymbolNotFoundError, match="no_such_p"):
         Emulator(image, core).call("no_such_p")
+
+
+def test_cycle_model_by_hand(built):
+    core, image = built
+    result = Emulator(image, core).call("cycles_p")
+    assert result.instructions == 12  # sub, ldr, ldr, movs, 3 x (subs, bne), add, bx
+    estimate = CycleEstimator(image, core).estimate(result)
+    assert estimate.by_class == {"alu": 6, "load": 2, "branch": 4}
+    # M4/M7: alu 6 + ldr 2 + pipelined ldr 1 + 4 branches + 2 taken bne x 2 refill + bx refill 2 = 19.
+    # M0+: alu 6 + ldr 2 + ldr 2 + 4 branches + 2 taken bne x 1 + bx 1 = 17.
+    assert estimate.cycles == {"m4": 19, "m7": 19, "m0plus": 17}[get_core(core).cycle_model]
 
 
 def test_thumb_instruction_count_decodes_widths():
