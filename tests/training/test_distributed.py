@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from numeric import RTOL_ROLLOUT, assert_close
 from safetensors.torch import load_file
 
 ARGS = ["--model", "cfc", "--task", "sine", "--hidden", "8", "--epochs", "2", "--batch-size", "16", "--lr", "0.01",
@@ -34,4 +34,7 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     ddp = load_file(tmp_path / "ddp" / "last.safetensors")
     assert single.keys() == ddp.keys()
     for key in single:
-        torch.testing.assert_close(ddp[key], single[key], rtol=1e-4, atol=1e-5)
+        # the same 6 Adam steps; gloo sums the two shards' gradients in another order than one process does
+        # (a few 1e-7 relative), which Adam carries into the weights: a rollout-sized rtol, and an atol of 1e-3 lr
+        # for weights near zero (where Adam's normalised step amplifies reordering of a tiny gradient)
+        assert_close(ddp[key], single[key], atol=1e-5, rtol=RTOL_ROLLOUT, what=key)
