@@ -99,3 +99,22 @@ class DataMismatchError(EdgelnnError, ValueError):
 
 class OutputPathError(EdgelnnError, ValueError):
     """An output file cannot be written where it was asked for (checked before any work starts)."""
+
+
+class InUseError(EdgelnnError):
+    """A file or directory is locked by another process that is writing it; ``pid`` names that process."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+    def __reduce__(self):  # keep ``pid`` when the error travels between processes (DDP ranks)
+        return (type(self), (str(self), self.pid))
+
+
+class OutputInUseError(InUseError):
+    """Another export is writing the same output directory."""
+
+
+class RunInUseError(InUseError):
+    """Another training is writing the same run directory."""
