@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
 from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
+from edgelnn.export.outdir import make_staging, output_lock, publish, remove_stale
 from edgelnn.export.source import Source
 from edgelnn.export.step import FixedSolver, StepModule, extract_step_module, fixed_solver
 from edgelnn.export.verify import Reference, VerificationReport, reference_rollouts, verify_runner
@@ -205,43 +205,46 @@ def _is_user_data(info: dict[str, Any]) -> bool:
 
 
 def _staging_dir(out_dir: Path, force: bool) -> Path:
-    if out_dir.exists() and not force:
-        raise FileExistsError(f"output directory {out_dir} exists; pass --force to replace it")
+    """A fresh staging directory beside ``out_dir``, after removing dead exports' leftovers there.
+
+    Call while holding ``output_lock(out_dir)``.
+    """
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(out_dir)
+        if (out_dir.exists() or out_dir.is_symlink()) and not force:
+            raise FileExistsError(f"output directory {out_dir} exists; pass --force to replace it")
         if not os.access(out_dir.parent, os.W_OK):
             raise PermissionError(13, "permission denied")
-        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        return make_staging(out_dir)
+    except FileExistsError:
+        raise
     except OSError as exc:
         raise ExportError(f"cannot write the output directory {out_dir}: {exc.strerror or exc}") from None
 
 
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Rename the finished staging dir into place (replacing an old export only at the very end)."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        out_dir.rename(old)
-    staging.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _publish(staging: Path, out_dir: Path, force: bool) -> None:
+    """Rename the finished staging dir into place (replacing an old export only at the very end, and only
+    with ``force``: something that appeared at ``out_dir`` during the export is never removed otherwise)."""
+    publish(staging, out_dir, force)
 
 
 def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: bool = False) -> ExportResult:
     """Export ``source`` as ``cfg`` says into ``out_dir`` (atomically); returns the manifest and reports."""
     out_dir = Path(out_dir)
-    staging = _staging_dir(out_dir, force)
-    try:
-        prepared = prepare(source, cfg, staging)
-        verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
-        # The float model (solver fixed as in the artifacts) travels with them: the torch backend and later
-        # stages need nothing else.
-        save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT, {"task": source.task.name})
-        manifest = build_manifest(prepared, cfg, verified)
-        validate_manifest(manifest)
-        write_json_atomic(staging / "manifest.json", manifest)
-        _publish(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with output_lock(out_dir):  # one writer per output directory: a second export is refused
+        staging = _staging_dir(out_dir, force)
+        try:
+            prepared = prepare(source, cfg, staging)
+            verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
+            # The float model (solver fixed as in the artifacts) travels with them: the torch backend and
+            # later stages need nothing else.
+            save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT,
+                            {"task": source.task.name})
+            manifest = build_manifest(prepared, cfg, verified)
+            validate_manifest(manifest)
+            write_json_atomic(staging / "manifest.json", manifest)
+            _publish(staging, out_dir, force)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return ExportResult(out_dir, manifest, verified)

@@ -11,6 +11,7 @@ from typing import Any
 from edgelnn.export.config import ExportConfig
 from edgelnn.export.formats.base import RUNTIMES
 from edgelnn.export.latency import step_latency_us
+from edgelnn.export.outdir import output_lock
 from edgelnn.export.pipeline import ExportResult, _publish, _staging_dir, export_model
 from edgelnn.export.source import Source
 from edgelnn.export.step import with_solver
@@ -31,27 +32,35 @@ def sweep_unfolds(source: Source, cfg: ExportConfig, unfolds: list[int], out_dir
     if not unfolds or any(k < 1 for k in unfolds):
         raise ValueError(f"ode_unfolds={unfolds!r} is not valid; each value must be an integer >= 1")
     out_dir = Path(out_dir)
-    staging = _staging_dir(out_dir, force)
-    try:
-        rows, exports = [], {}
-        for k in unfolds:
-            result = export_model(source, dataclasses.replace(cfg, ode_unfolds=k), staging / f"unfolds-{k}")
-            exports[k] = result
-            model = with_solver(source.model, cfg.solver, k)
-            row: dict[str, Any] = {"ode_unfolds": k, "test (pytorch)": result.manifest["reference_metrics"]["test"],
-                                   "pytorch us/step": step_latency_us(torch_runner(model), model.input_size,
-                                                                      model.state_size)}
-            for v in result.artifacts:
-                if v.artifact.precision != "fp32" or v.artifact.kind != "step":
-                    continue
-                runner = RUNTIMES[v.artifact.runtime](result.out_dir / v.artifact.file, v.artifact)
-                row[f"{v.artifact.name} test"] = v.report.metrics["test"]
-                row[f"{v.artifact.name} us/step"] = step_latency_us(runner, model.input_size, model.state_size)
-            rows.append(row)
-        write_json_atomic(staging / "sweep.json", {"metric": source.task.metric, "rows": rows})
-        _publish(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with output_lock(out_dir):  # the same lock, staging and publish as export_model
+        staging = _staging_dir(out_dir, force)
+        try:
+            rows, exports = _export_each(source, cfg, unfolds, staging)
+            write_json_atomic(staging / "sweep.json", {"metric": source.task.metric, "rows": rows})
+            _publish(staging, out_dir, force)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     exports = {k: ExportResult(out_dir / f"unfolds-{k}", r.manifest, r.artifacts) for k, r in exports.items()}
     return SweepResult(out_dir, rows, exports)
+
+
+def _export_each(source: Source, cfg: ExportConfig, unfolds: list[int],
+                 staging: Path) -> tuple[list[dict[str, Any]], dict[int, ExportResult]]:
+    """One export per unfolds value into ``staging/unfolds-K``, and its row of metrics and latencies."""
+    rows, exports = [], {}
+    for k in unfolds:
+        result = export_model(source, dataclasses.replace(cfg, ode_unfolds=k), staging / f"unfolds-{k}")
+        exports[k] = result
+        model = with_solver(source.model, cfg.solver, k)
+        row: dict[str, Any] = {"ode_unfolds": k, "test (pytorch)": result.manifest["reference_metrics"]["test"],
+                               "pytorch us/step": step_latency_us(torch_runner(model), model.input_size,
+                                                                  model.state_size)}
+        for v in result.artifacts:
+            if v.artifact.precision != "fp32" or v.artifact.kind != "step":
+                continue
+            runner = RUNTIMES[v.artifact.runtime](result.out_dir / v.artifact.file, v.artifact)
+            row[f"{v.artifact.name} test"] = v.report.metrics["test"]
+            row[f"{v.artifact.name} us/step"] = step_latency_us(runner, model.input_size, model.state_size)
+        rows.append(row)
+    return rows, exports
