@@ -118,3 +118,7 @@ class OutputInUseError(InUseError):
 
 class RunInUseError(InUseError):
     """Another training is writing the same run directory."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A run's checkpoint holds another model than its config.json describes (e.g. two trainings wrote it)."""

@@ -41,7 +41,7 @@ def _from_run(run: RunDir) -> Source:
     cfg = run.read_config()
     if not run.best.is_file():
         raise FileNotFoundError(f"run {run.path} has no best.safetensors (did training finish?)")
-    return Source(load_checkpoint(run.best), run.best, run.path, load_task_for(cfg["train"]))
+    return Source(run.load_model(), run.best, run.path, load_task_for(cfg["train"]))  # config.json checked
 
 
 def _check_model(model: str | None, source: Source) -> Source:
@@ -80,7 +80,7 @@ def resolve_source(model: str | None = None, run: str | Path | None = None, chec
         if run_dir.config.is_file():
             _check_task(task, run_dir.read_config()["train"], f"checkpoint {checkpoint}")
             task_of_run = load_task_for(run_dir.read_config()["train"])
-            return _check_model(model, Source(load_checkpoint(checkpoint), checkpoint, run_dir.path, task_of_run))
+            return _check_model(model, Source(run_dir.load_model(checkpoint), checkpoint, run_dir.path, task_of_run))
         _, _, meta = read_checkpoint(checkpoint)
         _check_task(task, {"task": meta.get("task")}, f"checkpoint {checkpoint}")
         task_name = task or meta.get("task")

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 
 from edgelnn.models.base import StepModel
-from edgelnn.models.checkpoint import load_checkpoint
 from edgelnn.tasks import Split, Task, compute_metric
 from edgelnn.training.objectives import OBJECTIVES
 from edgelnn.training.rundir import RunDir
@@ -53,7 +52,7 @@ def evaluate_run(run: str | Path, split: str = "all") -> dict[str, Any]:
     run_dir = RunDir(Path(run))
     cfg = run_dir.read_config()
     task = load_task_for(cfg["train"])
-    model = load_checkpoint(run_dir.best)
+    model = run_dir.load_model()  # refuses a checkpoint that is not the model config.json describes
     splits = None if split == "all" else [split]
     return {"run": str(run_dir.path), "task": task.name, "metric": task.metric,
             "splits": evaluate_model(model, task, splits)}

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
 from edgelnn import __version__
-from edgelnn.errors import CheckpointError, OptionConflictError, TrainStateError
+from edgelnn.errors import CheckpointError, EdgelnnError, OptionConflictError, RunInUseError, TrainStateError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_state_strict, read_checkpoint, save_checkpoint
 from edgelnn.models.registry import build_model, make_config
@@ -26,6 +29,7 @@ from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tens
 from edgelnn.training.objectives import HIGHER_IS_BETTER, OBJECTIVES
 from edgelnn.training.rundir import RunDir
 from edgelnn.utils.atomic import atomic_write, write_json_atomic
+from edgelnn.utils.locking import exclusive_lock
 
 
 @dataclass
@@ -122,24 +126,51 @@ def _prepare_dir(run: RunDir, resume: bool) -> None:
     run.path.mkdir(parents=True, exist_ok=True)
 
 
+@contextlib.contextmanager
+def _claim_run_dir(run: RunDir, resume: bool, ctx: DistContext) -> Iterator[None]:
+    """Lock the run directory for the whole training (rank 0 holds ``.RUN.lock``; the other ranks write
+    nothing) and prepare it. Every rank learns rank 0's outcome, so a refused run (RunInUseError: another
+    training writes RUN) fails on all ranks instead of leaving them waiting at a barrier."""
+    held, failure = contextlib.ExitStack(), None
+    if ctx.is_main:
+        try:
+            run.path.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(exclusive_lock(run.lock, f"run directory {run.path}", RunInUseError))
+            _prepare_dir(run, resume)
+        except (EdgelnnError, OSError) as exc:
+            held.close()
+            failure = exc
+    if ctx.enabled:
+        shared = [failure]
+        dist.broadcast_object_list(shared, src=0)
+        failure = shared[0]
+    if failure is not None:
+        raise failure
+    with held:
+        yield
+
+
 def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True,
           init_from: str | Path | None = None, device: str = "auto") -> TrainResult:
-    """Train ``cfg.model`` on ``cfg.task`` into ``out_dir``; returns the best epoch's metrics per split."""
+    """Train ``cfg.model`` on ``cfg.task`` into ``out_dir``; returns the best epoch's metrics per split.
+
+    The run directory is locked while training writes it: a second training into it is refused.
+    """
     ctx = setup_distributed(device)
     try:
-        return _train(cfg, RunDir(Path(out_dir)), resume, progress, init_from, ctx)
+        with contextlib.ExitStack() as run_lock:  # _train enters the lock once the settings proved valid
+            return _train(cfg, RunDir(Path(out_dir)), resume, progress, init_from, ctx, run_lock)
     finally:
         teardown_distributed(ctx)
 
 
-def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_from, ctx: DistContext) -> TrainResult:
+def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_from, ctx: DistContext,
+           run_lock: contextlib.ExitStack) -> TrainResult:
     torch.manual_seed(cfg.seed)
     task = load_task_for(cfg)  # bad task or model settings fail here, before anything is written
     objective = OBJECTIVES[task.kind]
     model = build_for_task(cfg, task, init_from).to(ctx.device)
-    if ctx.is_main:
-        _prepare_dir(run, resume)
-    ctx.barrier()
+    run_lock.enter_context(_claim_run_dir(run, resume, ctx))  # held until training ends
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, best, best_epoch, stale, history = 0, None, -1, 0, []
     if resume:
