@@ -275,6 +275,20 @@ def test_cycle_model_by_hand(built):
     assert estimate.cycles == {"m4": 19, "m7": 19, "m0plus": 17}[get_core(core).cycle_model]
 
 
+IT_BLOCK = """
+__attribute__((naked)) void it_p(void) {
+    __asm__ volatile("movs r0, #0\\n cmp r0, #1\\n ite eq\\n moveq r1, #1\\n movne r1, #2\\n bx lr\\n");
+}
+"""
+
+
+@pytest.mark.parametrize("core", ["cortex-m4f", "cortex-m7"])
+def test_instructions_skipped_by_an_it_block_are_counted(core, tmp_path):
+    image = read_elf(compile_elf({"it.c": IT_BLOCK}, core, ["it_p"], tmp_path))
+    result = Emulator(image, core).call("it_p")
+    assert result.instructions == 6  # moveq does not execute, but it is issued (and takes a cycle)
+
+
 def test_thumb_instruction_count_decodes_widths():
     # movs r0, #1 (16-bit); movw r1, #0 (32-bit: 0xf240 0x0100); bx lr (16-bit)
     assert thumb_instruction_count(bytes.fromhex("0120" "40f20001" "7047")) == 3
