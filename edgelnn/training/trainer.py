@@ -110,22 +110,6 @@ def _prepare_dir(run: RunDir, resume: bool) -> None:
     run.path.mkdir(parents=True, exist_ok=True)
 
 
-def _score(metric: str, value: float, loss: float) -> tuple[float, float]:
-    """Model-selection key, larger is better: the task metric, ties broken by the validation loss
-    (small validation sets make accuracy ties common)."""
-    return (value if HIGHER_IS_BETTER[metric] else -value, -loss)
-
-
-def _prepare_dir(run: RunDir, resume: bool) -> None:
-    if resume:
-        if not run.train_state.is_file():
-            raise FileNotFoundError(f"cannot resume: {run.path} has no train_state.pt")
-        return
-    if run.config.exists():
-        raise FileExistsError(f"run directory {run.path} already holds a run; pass --resume or choose another --out")
-    run.path.mkdir(parents=True, exist_ok=True)
-
-
 @contextlib.contextmanager
 def _claim_run_dir(run: RunDir, resume: bool, ctx: DistContext) -> Iterator[None]:
     """Lock the run directory for the whole training (rank 0 holds ``.RUN.lock``; the other ranks write
