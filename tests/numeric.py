@@ -68,3 +68,14 @@ def assert_within(error: float, reference_max_abs: float, *, atol: float = ATOL,
         raise AssertionError(f"{label}max abs error {error:.3g} > bound {bound:.3g} "
                              f"(atol {atol:g} + rtol {rtol:g} * max|reference| {reference_max_abs:.3g})")
     return error
+
+
+def accuracy_slack(logits: Any, *, atol: float = ATOL, rtol: float = RTOL_ROLLOUT) -> float:
+    """How far two float paths' accuracies may honestly differ on the same sequences: the fraction of sequences
+    whose top two logits ``[N, C]`` are within atol + rtol * max|logits| of each other (a float-noise tie,
+    where reordering may flip the argmax). 0.0 when no sequence is that close: the accuracies must be equal."""
+    z = np.sort(_array(logits), axis=1)
+    if not z.size:
+        return 0.0
+    margin = z[:, -1] - z[:, -2]
+    return float((margin <= atol + rtol * np.abs(z).max()).mean())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from numeric import ATOL, RTOL_ROLLOUT, assert_close, max_abs_error
+from numeric import ATOL, RTOL_ROLLOUT, accuracy_slack, assert_close, max_abs_error
 
 
 def test_bound_scales_with_the_reference():
@@ -39,3 +39,9 @@ def test_nan_shapes_torch_and_zero_reference():
     with pytest.raises(AssertionError):
         assert_close(np.full(3, 2 * ATOL), np.zeros(3))  # ... and no more
     assert max_abs_error([1.0, 2.0], [1.5, 2.0]) == 0.5
+
+
+def test_accuracy_slack_counts_float_noise_ties_only():
+    logits = np.array([[0.0, 1.0], [0.5, 0.5 + 1e-7], [2.0, -1.0], [0.3, 0.3]])
+    assert accuracy_slack(logits) == 0.5  # rows 1 and 3 are ties at max|logits| 2; rows 0 and 2 are not
+    assert accuracy_slack(logits[[0, 2]]) == 0.0
