@@ -6,9 +6,10 @@ arguments in r0-r3, sets LR to a stop address (|1, Thumb) that holds a BKPT, sta
 address |1, and ends when the PC reaches the stop address.
 
 Memory: the ELF's sections at their addresses (.data as the startup code would have copied it, .bss zero),
-then in RAM a stack and the caller's buffers, each with an unmapped guard page below it, so a stack
-overflow or a buffer overrun faults instead of corrupting data. The stack is painted with a pattern before
-each call; its high-water mark is the deepest word no longer holding the pattern.
+then in RAM a stack above a 1 MiB unmapped gap and the caller's buffers, each ending next to an unmapped
+page, so a stack overflow (even by one large frame) or a buffer overrun faults instead of corrupting data.
+The stack is painted with a pattern before each call; its high-water mark is the deepest word no longer
+holding the pattern.
 
 Counting: a block hook adds each translated block's instruction count (decoded once per block and cached);
 this is 15-30x faster than a per-instruction hook, and it counts instructions that an IT block skips (they
@@ -34,6 +35,7 @@ from .cores import Core, get_core
 from .elf import ElfImage, read_elf
 
 PAGE = 0x1000
+STACK_GUARD = 0x100000  # unmapped below the stack: even a frame of up to 1 MiB overflows into it, not into data
 RAM_BASE = 0x20000000
 STOP_ADDRESS = 0x0F000000  # its own page, outside flash and RAM; holds a BKPT
 BKPT = b"\x00\xbe"
@@ -112,9 +114,9 @@ class Emulator:
         self._map(STOP_ADDRESS, PAGE)
         uc.mem_write(STOP_ADDRESS, BKPT)
         static_end = max([s.address + s.size for s in self.image.sections if s.address >= RAM_BASE] + [RAM_BASE])
-        # [static RAM][guard][stack, grows down][guard][buffer][guard][buffer]...
+        # [static RAM][1 MiB guard][stack, grows down][guard page][buffer][guard page][buffer]...
         self.stack_bytes = stack_bytes
-        self.stack_base = _page_up(static_end) + PAGE
+        self.stack_base = _page_up(static_end) + STACK_GUARD
         self.stack_top = self.stack_base + stack_bytes
         self._map(self.stack_base, _page_up(stack_bytes))
         self._next_buffer = self.stack_base + _page_up(stack_bytes) + PAGE
@@ -281,7 +283,7 @@ class Emulator:
         head = f"{symbol} on {self.core.name} faulted at pc 0x{pc:08x} in {where}"
         if self._fault_access is not None:
             what, address, size = self._fault_access
-            if self.stack_base - PAGE <= address < self.stack_base:
+            if self.stack_base - STACK_GUARD <= address < self.stack_base:
                 return EmulationFaultError(f"{head}: stack overflow (the {self.stack_bytes}-byte stack ran out; "
                                            "raise stack_bytes)")
             return EmulationFaultError(f"{head}: bad memory access, {what} memory at 0x{address:08x} "

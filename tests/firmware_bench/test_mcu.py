@@ -22,6 +22,7 @@ from edgelnn.errors import (
     EmulationFaultError,
     InstructionBudgetError,
     McuToolsMissingError,
+    RuntimeInputError,
     SymbolNotFoundError,
     UnsupportedCoreError,
 )
@@ -47,6 +48,7 @@ pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"mcu packages not install
 N_DOT = 64
 STACK = 8 * 1024
 FRAME = 256  # bytes of the volatile array in each frame of deep()
+BIG_FRAME = STACK + 5800  # one frame that jumps over the stack and a 4 KiB guard page below it
 
 KERNELS = f"""
 #define N_DOT {N_DOT}
@@ -74,6 +76,7 @@ static int deep(int n, volatile char *prev) {{
     return deep(n - 1, pad) + pad[n & {FRAME - 1}];
 }}
 void deep_p(int *n) {{ n[0] = deep(n[0], 0); }}
+void bigframe_p(int *i) {{ volatile char buf[{BIG_FRAME}]; buf[i[0]] = 1; i[0] = buf[i[0]]; }}
 
 void bad_p(const float *x) {{ *(volatile float *)0x60000000 = x[0]; }}
 void trap_p(void) {{ __builtin_trap(); }}
@@ -93,7 +96,7 @@ __attribute__((naked)) void cycles_p(void) {{
         "bx lr\\n");
 }}
 """
-ENTRIES = ["dot_p", "counter_p", "deep_p", "bad_p", "trap_p", "spin_p", "cycles_p"]
+ENTRIES = ["dot_p", "counter_p", "deep_p", "bigframe_p", "bad_p", "trap_p", "spin_p", "cycles_p"]
 
 # A dense recurrent layer with the step signature of generated models: y = h' = h + dt * (tanh~(W [x, h] + b) - h).
 F_IN, HIDDEN = 6, 16
@@ -234,6 +237,13 @@ def test_stack_overflow_is_a_named_fault(built):
     emu = Emulator(image, core, stack_bytes=STACK)
     with pytest.raises(EmulationFaultError, match="stack overflow"):
         emu.call("deep_p", [_ints(emu, [STACK // FRAME + 4])])
+
+
+def test_one_frame_larger_than_the_stack_is_a_stack_overflow(built):
+    core, image = built
+    emu = Emulator(image, core, stack_bytes=STACK)
+    with pytest.raises(EmulationFaultError, match="stack overflow"):
+        emu.call("bigframe_p", [_ints(emu, [0])])
 
 
 def test_bad_access_and_undefined_instruction_name_pc_and_function(built):
@@ -424,3 +434,15 @@ def test_generated_cfc_replays_the_host_build(core, cfc_golden):
     assert_close(report.outputs, ys, what=f"generated CfC outputs on {core}")
     assert_close(report.final_state, state, what=f"generated CfC state on {core}")
     assert report.fits is True
+
+
+@pytest.mark.parametrize("inputs, match", [
+    ([], "at least one"),
+    ([(np.zeros(F_IN), 0.0)], "dt > 0"),
+    ([(np.zeros(F_IN), 0.1), (np.zeros(F_IN + 1), 0.1)], "same, non-zero count"),
+    ([(np.full(F_IN, np.nan), 0.1)], "finite"),
+    ([(np.zeros(F_IN), [0.1, 0.2])], "one per step"),
+])
+def test_measure_rejects_unusable_inputs(inputs, match):
+    with pytest.raises(RuntimeInputError, match=match):
+        measure_c_step({"dense.c": DENSE}, "dense_step_p", "cortex-m4f", inputs, HIDDEN, HIDDEN, "stm32f4")
