@@ -122,3 +122,7 @@ class RunInUseError(InUseError):
 
 class CheckpointMismatchError(CheckpointError):
     """A run's checkpoint holds another model than its config.json describes (e.g. two trainings wrote it)."""
+
+
+class EmulatorSetupError(EdgelnnError, ValueError):
+    """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""

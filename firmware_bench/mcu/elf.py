@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from edgelnn.errors import McuToolsMissingError
+from edgelnn.errors import ArtifactLoadError, McuToolsMissingError
 
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
 
@@ -89,7 +89,7 @@ def _kind(flags: int, sh_type: str) -> str:
 
 
 def read_elf(path: str | Path) -> ElfImage:
-    """Parse ``path`` (a 32-bit ARM ELF); ValueError when it is not one."""
+    """Parse ``path`` (a 32-bit ARM ELF); ArtifactLoadError when it is not one."""
     try:
         from elftools.common.exceptions import ELFError
         from elftools.elf.elffile import ELFFile
@@ -100,9 +100,9 @@ def read_elf(path: str | Path) -> ElfImage:
         try:
             elf = ELFFile(f)
         except ELFError as err:
-            raise ValueError(f"{path}: not an ELF file ({err})") from None
+            raise ArtifactLoadError(f"{path}: not an ELF file ({err})") from None
         if elf["e_machine"] != "EM_ARM" or elf.elfclass != 32:
-            raise ValueError(f"{path}: not a 32-bit ARM ELF (machine {elf['e_machine']}, class {elf.elfclass})")
+            raise ArtifactLoadError(f"{path}: not a 32-bit ARM ELF (machine {elf['e_machine']}, class {elf.elfclass})")
         segments = [(s["p_vaddr"], s["p_paddr"], s["p_filesz"]) for s in elf.iter_segments()
                     if s["p_type"] == "PT_LOAD"]
         sections = []

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from edgelnn.errors import (
     EmulationFaultError,
+    EmulatorSetupError,
     InstructionBudgetError,
     McuToolsMissingError,
     SymbolNotFoundError,
@@ -105,7 +106,7 @@ class Emulator:
         self.image = image if isinstance(image, ElfImage) else read_elf(image)
         self.core = get_core(core)
         if stack_bytes <= 0 or stack_bytes % 8:
-            raise ValueError(f"stack_bytes={stack_bytes}: a positive multiple of 8")
+            raise EmulatorSetupError(f"stack_bytes={stack_bytes}: a positive multiple of 8")
         uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB)
         uc.ctl_set_cpu_model(getattr(arm, self.core.unicorn_model))
         self.uc = uc
@@ -134,7 +135,7 @@ class Emulator:
             if start < hi and lo < end:
                 if lo <= start and end <= hi:
                     return
-                raise ValueError(f"memory range 0x{start:08x}-0x{end:08x} overlaps a mapped one")
+                raise EmulatorSetupError(f"memory range 0x{start:08x}-0x{end:08x} overlaps a mapped one")
         self.uc.mem_map(start, end - start)
         self._mapped.append((start, end))
 
@@ -163,7 +164,7 @@ class Emulator:
         """Map a zeroed buffer of ``nbytes`` in RAM (8-byte aligned, ending next to a guard page) and return
         its address; reading or writing past its end faults."""
         if nbytes <= 0:
-            raise ValueError(f"buffer size {nbytes}: must be > 0")
+            raise EmulatorSetupError(f"buffer size {nbytes}: must be > 0")
         region = _page_up(nbytes)
         self._map(self._next_buffer, region)
         address = (self._next_buffer + region - nbytes) & ~7
@@ -234,9 +235,9 @@ class Emulator:
         arm = self._arm
         start = self.function_address(symbol)
         if len(args) > 4:
-            raise ValueError(f"{symbol}: {len(args)} arguments; pass at most 4 (r0-r3), e.g. pointers to buffers")
+            raise EmulatorSetupError(f"{symbol}: {len(args)} arguments; pass at most 4 (r0-r3), e.g. pointers to buffers")
         if instruction_budget <= 0:
-            raise ValueError(f"instruction_budget={instruction_budget}: must be > 0")
+            raise EmulatorSetupError(f"instruction_budget={instruction_budget}: must be > 0")
         uc = self.uc
         regs = [arm.UC_ARM_REG_R0, arm.UC_ARM_REG_R1, arm.UC_ARM_REG_R2, arm.UC_ARM_REG_R3, arm.UC_ARM_REG_R4,
                 arm.UC_ARM_REG_R5, arm.UC_ARM_REG_R6, arm.UC_ARM_REG_R7, arm.UC_ARM_REG_R8, arm.UC_ARM_REG_R9,

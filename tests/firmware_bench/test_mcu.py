@@ -18,8 +18,10 @@ import pytest
 from numeric import assert_close
 
 from edgelnn.errors import (
+    ArtifactLoadError,
     CompileError,
     EmulationFaultError,
+    EmulatorSetupError,
     InstructionBudgetError,
     McuToolsMissingError,
     RuntimeInputError,
@@ -297,6 +299,20 @@ def test_instructions_skipped_by_an_it_block_are_counted(core, tmp_path):
     image = read_elf(compile_elf({"it.c": IT_BLOCK}, core, ["it_p"], tmp_path))
     result = Emulator(image, core).call("it_p")
     assert result.instructions == 6  # moveq does not execute, but it is issued (and takes a cycle)
+
+
+def test_bad_emulator_settings_and_files_are_named(built, tmp_path):
+    core, image = built
+    emu = Emulator(image, core)
+    with pytest.raises(EmulatorSetupError, match="at most 4"):
+        emu.call("dot_p", [0, 0, 0, 0, 0])
+    with pytest.raises(EmulatorSetupError, match="instruction_budget"):
+        emu.call("dot_p", [0, 0, 0], instruction_budget=0)
+    with pytest.raises(EmulatorSetupError, match="stack_bytes"):
+        Emulator(image, core, stack_bytes=100)
+    (tmp_path / "not.elf").write_bytes(b"plain text, not an ELF")
+    with pytest.raises(ArtifactLoadError, match="not an ELF"):
+        read_elf(tmp_path / "not.elf")
 
 
 def test_thumb_instruction_count_decodes_widths():
