@@ -153,7 +153,8 @@ def test_planted_pickle_as_train_state_is_refused_and_never_run(built, tmp_path)
 
     (run / "train_state.pt").write_bytes(pickle.dumps(Payload()))
     proc = subprocess.run([sys.executable, "-m", "edgelnn", "train", *TINY, "--hidden", "8", "--epochs", "2",
-                           "--resume", "--out", str(run)], capture_output=True, text=True, env=_env(built))
+                           "--resume", "--out", str(run)], check=False, capture_output=True, text=True,
+                          env=_env(built))
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "not a train state file" in lines[0], proc.stderr
@@ -163,7 +164,8 @@ def test_planted_pickle_as_train_state_is_refused_and_never_run(built, tmp_path)
 
 def test_os_errors_from_user_paths_exit_2_in_a_real_process(built, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "edgelnn", "train", *TINY, "--out", str(tmp_path / LONG_NAME)],
-                          capture_output=True, text=True, env=_env(built))
+                          check=False, capture_output=True, text=True,
+                          env=_env(built))
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and LONG_NAME in lines[0], proc.stderr
@@ -263,8 +265,8 @@ assert not heavy, heavy
 def test_cli_answers_without_importing_torch(args, tmp_path):
     if args == ["targets"] and any(os.path.exists(node) for node in _GPU_NODES):
         pytest.skip("a GPU device node exists: `targets` imports torch to ask CUDA whether the gpu target runs")
-    proc = subprocess.run([sys.executable, "-c", STARTUP.format(args=args)], capture_output=True, text=True,
-                          env={**os.environ, "EDGELNN_CACHE": str(tmp_path)})
+    proc = subprocess.run([sys.executable, "-c", STARTUP.format(args=args)], check=False, capture_output=True,
+                          text=True, env={**os.environ, "EDGELNN_CACHE": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
 
 
