@@ -21,9 +21,11 @@
  * (max_rel_error = max |f(x) - f64(x)| / |f64(x)| over the range; float32 itself rounds at 6e-8.)
  *
  * How the approximations work (coefficients fitted for this file by weighted least squares in float64):
- *   expf:  x = n ln2 + r, |r| <= ln2/2 (ln2 split in a exact high part and a low part), exp(r) = 1 + r +
- *          r^2 P(r) with P of degree 5, times 2^n built in two halves from the exponent bits (so n = 128
- *          does not overflow the bit pattern). exp(x) = 0 below -87.3, +inf above 88.72.
+ *   expf:  x = n ln2 + r, |r| <= ln2/2 (n rounded with the 1.5 * 2^23 shifter, ln2 split in an exact
+ *          high part and a low part), exp(r) = 1 + r + r^2 P(r) with P of degree 5, times 2^n built in two
+ *          halves from the exponent bits (so n = 128 does not overflow the bit pattern). exp(x) = 0 below
+ *          -87.3, +inf above 88.72. Written so that gcc if-converts and vectorizes loops calling it
+ *          (a variant clamping to [-87.3, 88] with a single 2^n did not vectorize with gcc 12).
  *   tanhf: |x| < 0.55: x + x^3 T(x^2) with T of degree 6; else sign(x) (1 - 2 / (exp(2|x|) + 1)).
  *   logf (helper, u >= 1 finite): u = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
  *          s = (m - 1) / (m + 1), as s (2 + s^2 Q(s^2)) with Q of degree 3.
@@ -44,23 +46,32 @@ static inline uint32_t eln_to_bits(float f) { eln_bits_t b; b.f = f; return b.u;
 /* 2^n for -127 < n < 128 as a normal float. */
 static inline float eln_pow2i(int n) { return eln_from_bits((uint32_t)(n + 127) << 23); }
 
-static inline float eln_expf(float x)
+/* exp(r) for |r| <= ln2/2 (the polynomial part of expf). */
+static inline float eln_exp_poly(float r)
 {
-    const float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    float xc = x < -87.3f ? -87.3f : (x > 88.72283f ? 88.72283f : x);
-    float t = xc * log2e;
-    int n = (int)(t + (t >= 0.0f ? 0.5f : -0.5f));
-    float nf = (float)n;
-    float r = (xc - nf * ln2_hi) - nf * ln2_lo;
     float p = 1.97912465e-4f;
     p = p * r + 1.39444845e-3f;
     p = p * r + 8.33349489e-3f;
     p = p * r + 4.16662991e-2f;
     p = p * r + 1.66666657e-1f;
     p = p * r + 0.5f;
-    float e = 1.0f + r + r * r * p;
-    int n1 = n / 2;
-    e = e * eln_pow2i(n1) * eln_pow2i(n - n1);
+    return 1.0f + r + r * r * p;
+}
+
+/* round(x / ln2) as a float: round to nearest through the 1.5 * 2^23 shifter (|x| < 100). */
+static inline float eln_exp_n(float x) { return (x * 1.44269504f + 12582912.0f) - 12582912.0f; }
+
+/* x - n ln2, with ln2 split so that n * ln2_hi is exact (Cody-Waite). */
+static inline float eln_exp_r(float x, float nf) { return (x - nf * 0.693359375f) - nf * -2.12194440e-4f; }
+
+static inline float eln_expf(float x)
+{
+    float xc = x > 88.72283f ? 88.72283f : x;
+    xc = xc < -87.3f ? -87.3f : xc;
+    float nf = eln_exp_n(xc);
+    int n = (int)nf;
+    int n1 = n >> 1; /* 2^n in two halves: n = 128 (x near 88.7) has no single normal-float pattern */
+    float e = eln_exp_poly(eln_exp_r(xc, nf)) * eln_pow2i(n1) * eln_pow2i(n - n1);
     e = x < -87.3f ? 0.0f : e;
     return x > 88.72283f ? eln_from_bits(0x7f800000u) : e;
 }
