@@ -126,3 +126,23 @@ class CheckpointMismatchError(CheckpointError):
 
 class EmulatorSetupError(EdgelnnError, ValueError):
     """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""
+
+
+class PlantError(EdgelnnError, ValueError):
+    """A control plant cannot be built: its simulator is missing, its model cannot load, or bad physics."""
+
+
+class UnknownPlantError(PlantError, LookupError):
+    """No registered control plant has that name (the message lists the valid ones)."""
+
+
+class UnknownConditionError(EdgelnnError, ValueError):
+    """A closed-loop test condition that the plant does not have (the message lists the valid ones)."""
+
+
+class PolicyShapeError(EdgelnnError, ValueError):
+    """An exported policy's input or output size does not fit the plant (the message gives both shapes)."""
+
+
+class EmulatorSetupError(EdgelnnError, ValueError):
+    """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""
