@@ -11,6 +11,10 @@ from typing import Any
 
 from .base import Task
 from .cache import cache_path, try_load, try_save
+from edgelnn.control.plants import PLANTS
+from edgelnn.control.task import DESCRIPTIONS as CONTROL_DESCRIPTIONS
+from edgelnn.control.task import build_control_task
+
 from .kinematics import DESCRIPTIONS as KINEMATICS_DESCRIPTIONS
 from .kinematics import build_kinematics
 from .npz import load_npz_task
@@ -53,6 +57,9 @@ def _specs() -> dict[str, TaskSpec]:
             cached=True,
         )
     )
+    specs += [  # closed-loop imitation datasets (edgelnn.control): not cached, they may name a DAgger file
+        TaskSpec(f"control-{key}", partial(build_control_task, key), CONTROL_DESCRIPTIONS[key]) for key in PLANTS
+    ]
     specs += [
         TaskSpec("xor", build_xor, "event-based bit-stream XOR (parity of 32 bits as run-length events)"),
         TaskSpec("sine", build_sine, "irregularly sampled sine: forecast the value 0.5 time units ahead"),
