@@ -36,7 +36,9 @@ from edgelnn.utils.table import format_table
                    "--model and --hidden default to the checkpoint's; a different value is an error.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Run directory (default: runs/<model>-<task>-s<seed>-<time>).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last finished epoch, with the run's own settings "
+                   "(config.json); only --epochs and --patience may change.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, patience, seed, ode_unfolds,
@@ -64,6 +66,8 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, pati
                       hidden_size=hidden_size, model_options=model_options, epochs=epochs, batch_size=batch_size,
                       lr=lr, patience=patience, seed=seed, task_options=task_options,
                       data_path=data_path)
+    if resume and out_dir is not None:
+        cfg = _resumed_config(ctx, out_dir, cfg)
     if out_dir is None:
         if resume:
             raise click.UsageError("--resume needs --out RUN_DIR")
@@ -73,6 +77,38 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, pati
     result = train_model(cfg, out_dir, resume=resume, progress=not quiet, init_from=init_from, device=device)
     click.echo(f"run: {result.run_dir} (best epoch {result.best_epoch})")
     click.echo(format_table([{"split": k, "metric": v} for k, v in result.metrics.items()]))
+
+
+# What may change when a run is resumed (train longer, stop earlier); everything else must be the run's.
+_RESUME_MAY_CHANGE = ("epochs", "patience")
+# CLI parameter -> TrainConfig field, for the settings checked on --resume.
+_RESUME_CHECKED = {"model_kind": "model", "task": "task", "data_path": "data_path", "hidden_size": "hidden_size",
+                   "batch_size": "batch_size", "lr": "lr", "seed": "seed", "model_option": "model_options",
+                   "ode_unfolds": "model_options", "task_option": "task_options"}
+
+
+def _resumed_config(ctx: click.Context, out_dir: str, asked):
+    """The run's own training settings (config.json), with --epochs/--patience applied when given.
+
+    Resuming with other settings would train a different model into the same run, so any other option
+    the user passed explicitly must equal the run's value.
+    """
+    from edgelnn.training import TrainConfig
+    from edgelnn.training.rundir import RunDir
+
+    stored = TrainConfig.from_dict(RunDir(Path(out_dir)).read_config()["train"])
+    for param, field in _RESUME_CHECKED.items():
+        if not explicit(ctx, param):
+            continue
+        want, have = getattr(asked, field), getattr(stored, field)
+        if field in ("model_options", "task_options"):
+            want = {k: v for k, v in want.items() if have.get(k) != v}  # only the keys that differ
+            have = {k: have.get(k) for k in want}
+        if want != have:
+            raise OptionConflictError(f"--resume: {field} {want!r} differs from the run's {have!r} "
+                                      f"({out_dir}/config.json); drop the option to continue the run as it was")
+    changes = {name: getattr(asked, name) for name in _RESUME_MAY_CHANGE if explicit(ctx, name)}
+    return TrainConfig.from_dict({**stored.to_dict(), **changes})
 
 
 def _from_checkpoint(path: str, model_kind: str | None, hidden_size: int | None) -> tuple[str, int]:
