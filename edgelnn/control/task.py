@@ -95,13 +95,14 @@ def _concat(a: Split, b: Split) -> Split:
 
 def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int = 8, n_test: int = 8,
                        episode_steps: int = 1000, jitter: float = 0.2, drop_range: tuple[float, float] = (0.0, 0.3),
-                       dagger_data: str | None = None) -> Task:
+                       noise_std: float = 0.05, dagger_data: str | None = None) -> Task:
     """The imitation task of ``plant`` (see the module docstring).
 
     ``episode_steps`` is capped at the plant's episode length; ``jitter`` (< 1) is the relative period
-    jitter; each training episode drops frames with a probability drawn from ``drop_range``.
+    jitter; each training episode drops frames with a probability drawn from ``drop_range``; ``noise_std``
+    is the gaussian sensor noise (observation units) added to the test inputs of ``ood-noise``.
     """
-    from edgelnn.tasks.base import Task
+    from edgelnn.tasks.base import Split, Task
 
     spec = plant_spec(plant)
     if not jitter < 1.0:
@@ -128,11 +129,16 @@ def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int 
         cond = Condition(f"physics-{name}", "", physics=dict(physics), jitter=jitter)
         splits[f"ood-physics-{name}"] = split(2, n_test, cond, drop_probs=drops(2, n_test))
         ood[f"ood-physics-{name}"] = f"test episodes under changed physics: {physics}"
+    test = splits["test"]
+    noise = np.random.default_rng([seed, 3, 11]).standard_normal(test.x.shape).astype(np.float32) * noise_std
+    splits["ood-noise"] = Split(x=np.where(test.mask[..., None], test.x + noise, 0.0).astype(np.float32),
+                                t=test.t, y=test.y, mask=test.mask)
+    ood["ood-noise"] = f"test episodes with gaussian sensor noise sigma={noise_std} on the inputs (labels clean)"
     splits["ood-drop"] = split(2, n_test, drop_probs=[OOD_DROP_PROB] * n_test)
     ood["ood-drop"] = f"test episodes with frames dropped with p={OOD_DROP_PROB}"
     return Task(
         name=f"control-{plant}", kind="regression", metric="mse", input_size=spec.obs_size,
         output_size=spec.act_size, splits=splits, ood_descriptions=ood, description=DESCRIPTIONS[plant],
         info={"plant": plant, "env_id": spec.env_id, "episode_steps": steps, "jitter": jitter,
-              "drop_range": [lo, hi], "dagger_data": dagger_data},
+              "drop_range": [lo, hi], "noise_std": noise_std, "dagger_data": dagger_data},
     )

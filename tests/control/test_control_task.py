@@ -16,7 +16,7 @@ def test_task_holds_expert_labels_at_irregular_times():
     task = load_task("control-cartpole", **SMALL)
     assert (task.input_size, task.output_size) == (4, 1)
     assert set(task.ood_splits()) == {"ood-physics-mass-x1.5", "ood-physics-mass-x0.7", "ood-physics-friction",
-                                      "ood-drop"}
+                                      "ood-noise", "ood-drop"}
     train = task.splits["train"]
     expert = make_expert("cartpole")
     row = train.mask[0]
@@ -25,6 +25,9 @@ def test_task_holds_expert_labels_at_irregular_times():
     np.testing.assert_allclose(y[:, 0], labels, atol=1e-6 + 1e-6 * np.abs(labels).max())
     assert t.min() > 0 and t.max() > 1.3 * 0.04  # jitter and dropped frames: not one fixed period
     assert len(np.unique(np.round(t, 6))) > 5
+    noisy = task.splits["ood-noise"]
+    np.testing.assert_array_equal(noisy.y, task.splits["test"].y)
+    assert 0.02 < (noisy.x - task.splits["test"].x)[noisy.mask].std() < 0.08  # sigma 0.05
 
 
 def test_dagger_data_is_added_to_train_and_a_bad_file_is_named(tmp_path):

@@ -16,6 +16,8 @@ SMALL = {
     "walker2d": {"n_train": 4, "n_val": 2, "n_test": 2, "seq_len": 8},
     "halfcheetah": {"n_train": 4, "n_val": 2, "n_test": 2, "seq_len": 8},
     "pendulum": {"n_train": 4, "n_val": 2, "n_test": 2, "seq_len": 8},
+    **{f"control-{plant}": {"n_train": 2, "n_val": 1, "n_test": 1, "episode_steps": 8}
+       for plant in ("pendulum", "cartpole", "doublependulum", "halfcheetah")},
 }
 
 
@@ -53,4 +55,4 @@ def test_fresh_interpreter_offline(tmp_path):
         [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "ok 8" in done.stdout
+    assert "ok 12" in done.stdout

@@ -24,6 +24,10 @@ def test_public_api():
 def test_registered_names_and_descriptions():
     expected = [
         "basicmotions",
+        "control-cartpole",
+        "control-doublependulum",
+        "control-halfcheetah",
+        "control-pendulum",
         "halfcheetah",
         "japanesevowels",
         "pendulum",
