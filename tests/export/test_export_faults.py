@@ -54,7 +54,8 @@ def _assert_complete(out: Path) -> dict:
     assert sha256_of(out / manifest["torch_checkpoint"]["file"]) == manifest["torch_checkpoint"]["sha256"]
     listed = {a["file"] for a in manifest["artifacts"]}
     listed |= {manifest["torch_checkpoint"]["file"], "manifest.json"}
-    assert {p.name for p in out.iterdir()} == listed
+    names = {p.name for p in out.iterdir()}
+    assert listed <= names and not [n for n in names if n.startswith(("tmp-", "."))], names
     return manifest
 
 
