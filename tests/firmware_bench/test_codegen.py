@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from edgelnn.errors import CompileError, UnsupportedModelError
+from edgelnn.firmware_bench import host
 from edgelnn.firmware_bench.codegen import generate
 from edgelnn.firmware_bench.host import CStepRunner, build_library, find_compiler
 from edgelnn.models.checkpoint import save_checkpoint
@@ -40,6 +41,7 @@ CONFIGS = {
     "cfc_mixed_memory": ("cfc", {"backbone_units": 16, "mixed_memory": True}),
     "cfc_ncp": ("cfc", {"wiring": NCP}),
     "cfc_ncp_no_proj": ("cfc", {"wiring": NCP, "proj_size": None}),
+    "cfc_ncp_mixed_memory_no_gate": ("cfc", {"wiring": NCP, "mixed_memory": True, "mode": "no_gate"}),
     "ltc_fused": ("ltc", {"ode_unfolds": 3}),
     "ltc_euler": ("ltc", {"solver": "euler", "ode_unfolds": 3}),
     "ltc_rk4": ("ltc", {"solver": "rk4", "ode_unfolds": 2}),
@@ -47,6 +49,7 @@ CONFIGS = {
                                     "output_mapping": "none"}),
     "ltc_mixed_memory": ("ltc", {"ode_unfolds": 2, "mixed_memory": True, "output_mapping": "linear"}),
     "lrc_asymmetric": ("lrc", {}),
+    "lrc_output_linear": ("lrc", {"output_mapping": "linear", "ode_unfolds": 2}),
     "lrc_symmetric_hybrid": ("lrc", {"elastance": "symmetric", "update": "hybrid", "ode_unfolds": 2,
                                      "constraints": "softplus"}),
     "lrc_constant": ("lrc", {"elastance": "constant", "ode_unfolds": 3, "input_mapping": "none"}),
@@ -168,7 +171,7 @@ def test_c99_freestanding_compiles_cleanly(compiled, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_second_load_uses_the_cache(tmp_path):
+def test_second_load_uses_the_cache(tmp_path, monkeypatch):
     model = tiny_model("gru", {})
     folder = write_export(model, tmp_path / "export")
     first = CStepRunner.from_export(folder)
@@ -178,6 +181,10 @@ def test_second_load_uses_the_cache(tmp_path):
     assert second.library == first.library and second.library.stat().st_mtime_ns == mtime
     assert first.library.parent == folder / ".edgelnn-c-cache"
     assert [p.name for p in first.library.parent.iterdir()] == [first.library.name]  # no temp files left
+    if host.NATIVE_FLAGS:  # a library built for this CPU is not reused on another one
+        monkeypatch.setattr(host, "host_cpu_id", lambda: "another cpu")
+        third = CStepRunner.from_export(folder)
+        assert third.compiled and third.library != first.library
 
 
 def test_compile_error_quotes_the_compiler(tmp_path):

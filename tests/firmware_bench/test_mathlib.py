@@ -1,5 +1,6 @@
 """edgelnn_math.h against numpy float64: each function's measured max relative error over its stated range
-must stay within the bound recorded in the header's ERROR-TABLE (compiled with the host backend's flags)."""
+must stay within the bound recorded in the header's ERROR-TABLE, compiled with the host backend's flags
+(vectorized) and with plain -O2 (scalar, as on a microcontroller)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgelnn.firmware_bench.codegen.mathlib import error_bounds, support_headers
-from edgelnn.firmware_bench.host import FLAGS, find_compiler
+from edgelnn.firmware_bench.host import FLAGS, NATIVE_FLAGS, find_compiler
 
 POINTS = 1_000_001
 FUNCTIONS = ("eln_expf", "eln_tanhf", "eln_sigmoid", "eln_log1pf", "eln_softplus")
@@ -23,16 +24,20 @@ REFERENCE = {
 }
 
 
-@pytest.fixture(scope="module")
-def mathlib(tmp_path_factory):
+BUILDS = {"host": (*FLAGS, *NATIVE_FLAGS), "plain": ("-O2", "-std=c99", "-fPIC", "-shared")}
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDS))
+def mathlib(request, tmp_path_factory):
     """A shared library with ``void map_<fn>(const float *in, float *out, int n)`` for every function."""
-    folder = tmp_path_factory.mktemp("mathlib")
+    folder = tmp_path_factory.mktemp(f"mathlib-{request.param}")
     for fname, text in support_headers().items():
         (folder / fname).write_text(text)
     wrappers = "\n".join(f"void map_{fn}(const float *in, float *out, int n) "
                          f"{{ for (int i = 0; i < n; ++i) out[i] = {fn}(in[i]); }}" for fn in FUNCTIONS)
     (folder / "harness.c").write_text(f'#include "edgelnn_math.h"\n{wrappers}\n')
-    subprocess.run([*find_compiler(), *FLAGS, "-o", "harness.so", "harness.c"], cwd=folder, check=True)
+    subprocess.run([*find_compiler(), *BUILDS[request.param], "-o", "harness.so", "harness.c"], cwd=folder,
+                   check=True)
     return ctypes.CDLL(str(folder / "harness.so"))
 
 
