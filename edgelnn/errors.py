@@ -146,3 +146,7 @@ class PolicyShapeError(EdgelnnError, ValueError):
 
 class EmulatorSetupError(EdgelnnError, ValueError):
     """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""
+
+
+class RunNotFoundError(EdgelnnError, FileNotFoundError):
+    """No complete training run of the requested model exists (export it after training one)."""

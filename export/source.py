@@ -1,21 +1,20 @@
-"""Stage 0: which trained model to export (a run, a checkpoint, the newest run, or a fresh training)."""
+"""Stage 0: which trained model to export (a run, a checkpoint, or the newest run of a model kind).
+
+Training a model when none exists is the export command's business (edgelnn/commands/export.py), not the
+library's: :func:`resolve_source` raises :class:`~edgelnn.errors.RunNotFoundError` instead.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgelnn.errors import CheckpointError, OptionConflictError
+from edgelnn.errors import CheckpointError, OptionConflictError, RunNotFoundError
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_checkpoint, read_checkpoint
 from edgelnn.models.registry import MODELS
-from edgelnn.tasks import Task, load_task
-from edgelnn.training import TrainConfig, find_latest_run, train
-from edgelnn.training.rundir import DEFAULT_RUNS_DIR, RunDir
-from edgelnn.training.trainer import load_task_for
-
-DEFAULT_TASK = "japanesevowels"
-DEFAULT_TRAINING = {"hidden_size": 32, "epochs": 20, "batch_size": 16, "lr": 5e-3, "patience": 8}
+from edgelnn.tasks import Task, load_task, load_task_for
+from edgelnn.training.rundir import DEFAULT_RUNS_DIR, RunDir, find_latest_run
 
 
 @dataclass
@@ -26,7 +25,7 @@ class Source:
     checkpoint: Path
     run: Path | None
     task: Task
-    trained_now: bool = False
+    trained_now: bool = False  # set by a caller that trained the model just before (the export command)
 
     def __post_init__(self) -> None:
         m, t = self.model, self.task
@@ -63,12 +62,11 @@ def _check_task(task: str | None, train_cfg: dict, what: str) -> None:
 
 
 def resolve_source(model: str | None = None, run: str | Path | None = None, checkpoint: str | Path | None = None,
-                   task: str | None = None, runs_dir: str | Path = DEFAULT_RUNS_DIR,
-                   progress: bool = True) -> Source:
+                   task: str | None = None, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Source:
     """Pick the model to export.
 
-    ``checkpoint`` or ``run`` choose one; otherwise the newest complete run of ``model`` under ``runs_dir``;
-    when there is none, train ``model`` on the default task first (``trained_now`` says so).
+    ``checkpoint`` or ``run`` choose one; otherwise the newest complete run of ``model`` under ``runs_dir``
+    (RunNotFoundError when there is none).
     """
     if model is not None and model not in MODELS:
         raise ValueError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")
@@ -93,11 +91,7 @@ def resolve_source(model: str | None = None, run: str | Path | None = None, chec
     if model is None:
         raise ValueError("name a model (--model), a run (--run) or a checkpoint (--checkpoint)")
     latest = find_latest_run(model, runs_dir)
-    if latest is not None:
-        return _from_run(latest)
-    cfg = TrainConfig(model=model, task=task or DEFAULT_TASK, **DEFAULT_TRAINING)
-    out = Path(runs_dir) / f"{model}-{cfg.task}-s{cfg.seed}"
-    result = train(cfg, out, progress=progress)
-    source = _from_run(RunDir(result.run_dir))
-    source.trained_now = True
-    return source
+    if latest is None:
+        raise RunNotFoundError(f"no complete run of {model} found under {runs_dir}; train one first "
+                               f"(edgelnn train --model {model}), or pass --run or --checkpoint")
+    return _from_run(latest)

@@ -12,54 +12,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from edgelnn.export.formats.base import StepRunner
+from edgelnn.export.rollout import Rollout, rollout_split, torch_runner
 from edgelnn.models.base import StepModel
-from edgelnn.tasks import Split, Task, compute_metric
-from edgelnn.training.objectives import HIGHER_IS_BETTER, OBJECTIVES
+from edgelnn.tasks import Split, Task, compute_metric, metric_spec
 
-
-@dataclass
-class Rollout:
-    outputs: np.ndarray  # [N,T,O]
-    final_state: np.ndarray  # [N,S]
+__all__ = ["Reference", "Rollout", "VerificationReport", "metric_drop", "reference_rollouts", "rollout",
+           "task_metric", "torch_runner", "verify_runner"]
 
 
 def rollout(step: StepRunner, split: Split, state_size: int) -> Rollout:
-    """Free-running rollout of ``step`` over a split (host loop, state held past each sequence's end)."""
-    n, steps = split.mask.shape
-    state = np.zeros((n, state_size), np.float32)
-    outputs = []
-    for t in range(steps):
-        y, new = step(np.ascontiguousarray(split.x[:, t], np.float32), state,
-                      np.ascontiguousarray(split.t[:, t : t + 1], np.float32))
-        state = np.where(split.mask[:, t : t + 1], new, state).astype(np.float32)
-        outputs.append(np.asarray(y, np.float32))
-    return Rollout(np.stack(outputs, axis=1), state)
-
-
-def torch_runner(model: StepModel) -> StepRunner:
-    """The PyTorch reference as a StepRunner."""
-
-    @torch.no_grad()
-    def run(x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y, s = model.step(torch.from_numpy(x), torch.from_numpy(state), torch.from_numpy(dt))
-        return y.numpy(), s.numpy()
-
-    return run
+    """Free-running rollout of ``step`` over a split (see :func:`edgelnn.export.rollout.rollout`)."""
+    return rollout_split(step, split, state_size)
 
 
 def task_metric(task: Task, split: Split, outputs: np.ndarray) -> float:
-    pred = OBJECTIVES[task.kind].predictions(torch.from_numpy(outputs), torch.from_numpy(split.mask))
-    return float(compute_metric(task.metric, pred.numpy(), split.y, split.mask))
+    """The task metric of rollout ``outputs [N,T,O]`` on ``split`` (classification reads the last real step)."""
+    return float(compute_metric(task.metric, outputs, split.y, split.mask))
 
 
 def metric_drop(metric: str, reference: float, value: float) -> float:
-    """How much worse ``value`` is: accuracy points (fraction) lost, or relative MSE increase."""
-    if HIGHER_IS_BETTER[metric]:
-        return reference - value
-    return (value - reference) / max(abs(reference), 1e-12)
+    """How much worse ``value`` is than ``reference``, as the metric registry defines it."""
+    return metric_spec(metric).drop(reference, value)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgelnn.tasks import Split, Task, load_task
+from edgelnn.tasks import Split, Task, load_task, load_task_for
 
 
 def _from_run(run: str | None) -> tuple[Task, dict[str, Any], int] | None:
@@ -26,8 +26,6 @@ def _from_run(run: str | None) -> tuple[Task, dict[str, Any], int] | None:
     path = Path(run) / "config.json"
     if not path.is_file():
         return None
-    from edgelnn.training.trainer import load_task_for
-
     train = json.loads(path.read_text())["train"]
     task = load_task_for(train)
     return task, dict(train.get("task_options") or {}), int(task.info.get("seed", 0))

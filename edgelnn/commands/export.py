@@ -8,6 +8,11 @@ import click
 
 from edgelnn.utils.table import format_table
 
+# What `edgelnn export --model KIND` trains first when no run of KIND exists.
+DEFAULT_TASK = "japanesevowels"
+DEFAULT_TASK_OPTIONS: dict = {}
+DEFAULT_TRAINING = {"hidden_size": 32, "epochs": 20, "batch_size": 16, "lr": 5e-3, "patience": 8}
+
 
 def _int_list(value: str | None) -> list[int] | None:
     if value is None:
@@ -16,6 +21,20 @@ def _int_list(value: str | None) -> list[int] | None:
         return [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of integers", param_hint="--ode-unfolds")
+
+
+def _train_first(model_kind: str, task: str | None, progress: bool):
+    """Train ``model_kind`` on the default (or given) task when no run of it exists; the new run's Source."""
+    from edgelnn.export import resolve_source
+    from edgelnn.training import TrainConfig, train
+    from edgelnn.training.rundir import DEFAULT_RUNS_DIR
+
+    cfg = TrainConfig(model=model_kind, task=task or DEFAULT_TASK, task_options=dict(DEFAULT_TASK_OPTIONS),
+                      **DEFAULT_TRAINING)
+    result = train(cfg, Path(DEFAULT_RUNS_DIR) / f"{model_kind}-{cfg.task}-s{cfg.seed}", progress=progress)
+    source = resolve_source(run=result.run_dir)
+    source.trained_now = True
+    return source
 
 
 @click.command(name="export")
@@ -41,6 +60,7 @@ def _int_list(value: str | None) -> list[int] | None:
 def export(model_kind, run_dir, checkpoint, task, formats, int8, solver, ode_unfolds, sequence, max_int8_drop, atol,
            out_dir, force, quiet) -> None:
     """Export a trained model: fixed solver, ONNX/TFLite (+ int8), each artifact verified, manifest.json."""
+    from edgelnn.errors import RunNotFoundError
     from edgelnn.export import ExportConfig, export_model, resolve_source, sweep_unfolds
 
     unfolds = _int_list(ode_unfolds)
@@ -49,7 +69,10 @@ def export(model_kind, run_dir, checkpoint, task, formats, int8, solver, ode_unf
     cfg = ExportConfig(formats=tuple(f.strip() for f in formats.split(",") if f.strip()), int8=int8, solver=solver,
                        ode_unfolds=unfolds[0] if unfolds and len(unfolds) == 1 else None, sequence=sequence,
                        max_int8_drop=max_int8_drop, atol=atol)
-    source = resolve_source(model=model_kind, run=run_dir, checkpoint=checkpoint, task=task, progress=not quiet)
+    try:
+        source = resolve_source(model=model_kind, run=run_dir, checkpoint=checkpoint, task=task)
+    except RunNotFoundError:
+        source = _train_first(model_kind, task, progress=not quiet)
     if source.trained_now:
         click.echo(f"no run of {source.model.config.kind} found: trained one on {source.task.name} "
                    f"into {source.run}")

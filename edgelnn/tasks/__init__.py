@@ -7,11 +7,14 @@
 """
 
 from .base import Split, Task
-from .metrics import compute_metric, last_valid
+from .from_config import load_task_for
+from .metrics import METRICS, MetricSpec, compute_metric, last_valid, metric_spec
 from .registry import TASKS, TaskSpec, list_tasks, load_npz_task, load_task, task_options
 
 __all__ = [
+    "METRICS",
     "TASKS",
+    "MetricSpec",
     "Split",
     "Task",
     "TaskSpec",
@@ -20,5 +23,7 @@ __all__ = [
     "list_tasks",
     "load_npz_task",
     "load_task",
+    "load_task_for",
+    "metric_spec",
     "task_options",
 ]

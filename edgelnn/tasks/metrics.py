@@ -1,12 +1,54 @@
-"""Task metrics: sequence accuracy for classification, masked MSE for regression."""
+"""Task metrics, each defined once: its name, direction, how a drop is computed and the worst case over splits.
+
+:data:`METRICS` is the one owner of these facts; model selection (training), export verification and the
+bench read them from here. The values: sequence accuracy for classification, masked MSE for regression.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 _ALIASES = {"classification": "accuracy", "accuracy": "accuracy", "regression": "mse", "mse": "mse"}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One task metric: ``drop(reference, value)`` says how much worse ``value`` is (> 0 worse), ``worst``
+    picks the worst of several values (e.g. over OOD splits)."""
+
+    name: str
+    higher_is_better: bool
+    drop: Callable[[float, float], float]
+    worst: Callable[[Iterable[float]], float]
+    drop_unit: str
+
+
+def _points_lost(reference: float, value: float) -> float:
+    return float(reference - value)
+
+
+def _relative_increase(reference: float, value: float) -> float:
+    return float((value - reference) / max(abs(reference), 1e-12))
+
+
+METRICS: dict[str, MetricSpec] = {
+    "accuracy": MetricSpec("accuracy", True, _points_lost, lambda values: float(min(values)),
+                           "accuracy points lost (fraction)"),
+    "mse": MetricSpec("mse", False, _relative_increase, lambda values: float(max(values)),
+                      "relative MSE increase"),
+}
+
+
+def metric_spec(metric_or_kind: Any) -> MetricSpec:
+    """The :class:`MetricSpec` of a metric name, a task kind, or a Task (its ``metric``)."""
+    key = getattr(metric_or_kind, "metric", metric_or_kind)
+    if key not in _ALIASES:
+        raise ValueError(f"unknown metric or task kind {key!r}; valid: {sorted(_ALIASES)}")
+    return METRICS[_ALIASES[key]]
 
 
 def _numpy(a: Any) -> np.ndarray:
@@ -15,8 +57,17 @@ def _numpy(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
-def last_valid(seq: Any, mask: Any) -> np.ndarray:
-    """``seq [N,T,...]`` at each row's last real step (``mask [N,T]`` is a prefix) -> ``[N,...]``."""
+def last_valid(seq: Any, mask: Any) -> Any:
+    """``seq [N,T,...]`` at each row's last real step (``mask [N,T]`` is a prefix) -> ``[N,...]``.
+
+    A torch tensor stays a tensor (on its device, in the autograd graph: the training loss uses it);
+    anything else comes back as a numpy array.
+    """
+    if hasattr(seq, "detach"):  # torch, imported by the caller already
+        import torch
+
+        last = torch.as_tensor(mask, device=seq.device).long().sum(dim=1) - 1
+        return seq[torch.arange(seq.shape[0], device=seq.device), last.clamp(min=0)]
     seq, mask = _numpy(seq), _numpy(mask).astype(bool)
     last = mask.sum(axis=1) - 1
     if (last < 0).any():

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from edgelnn.models.base import StepModel
-from edgelnn.tasks import Split, Task, compute_metric
+from edgelnn.tasks import Split, Task, compute_metric, load_task_for
 from edgelnn.training.objectives import OBJECTIVES
 from edgelnn.training.rundir import RunDir
 
@@ -47,8 +47,6 @@ def evaluate_model(model: StepModel, task: Task, splits: list[str] | None = None
 
 def evaluate_run(run: str | Path, split: str = "all") -> dict[str, Any]:
     """Evaluate a run's best checkpoint on one split, or on val, test and every OOD split ("all")."""
-    from edgelnn.training.trainer import load_task_for
-
     run_dir = RunDir(Path(run))
     cfg = run_dir.read_config()
     task = load_task_for(cfg["train"])

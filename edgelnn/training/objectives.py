@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from edgelnn.tasks.metrics import METRICS, last_valid
 
-def last_valid(y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """y [B,T,O] at each row's last valid step (mask is a prefix) -> [B,O]."""
-    last = mask.long().sum(dim=1).clamp(min=1) - 1
-    return y[torch.arange(y.shape[0], device=y.device), last]
+__all__ = ["HIGHER_IS_BETTER", "OBJECTIVES", "Objective", "last_valid"]
 
 
 def _classification_loss_sum(y: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -29,8 +27,8 @@ def _regression_loss_sum(y: torch.Tensor, target: torch.Tensor, mask: torch.Tens
     return err.sum() / y.shape[-1]
 
 
-# Direction of each task metric, for model selection and for metric drops.
-HIGHER_IS_BETTER: dict[str, bool] = {"accuracy": True, "mse": False}
+# Direction of each task metric for model selection: a view of the metric registry (edgelnn.tasks.metrics).
+HIGHER_IS_BETTER: dict[str, bool] = {name: spec.higher_is_better for name, spec in METRICS.items()}
 
 
 @dataclass(frozen=True)

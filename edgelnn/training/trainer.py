@@ -22,7 +22,7 @@ from edgelnn.errors import CheckpointError, EdgelnnError, OptionConflictError, R
 from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_state_strict, read_checkpoint, save_checkpoint
 from edgelnn.models.registry import build_model, make_config
-from edgelnn.tasks import Task, load_npz_task, load_task
+from edgelnn.tasks import Task, load_task_for  # load_task_for re-exported for older callers
 from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
 from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tensors
@@ -49,14 +49,6 @@ class SequenceModule(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.model.run(x, t, mask=mask)[0]
-
-
-def load_task_for(train_cfg: TrainConfig | dict[str, Any]) -> Task:
-    """The task a training config names (a registered task, or a user .npz)."""
-    cfg = train_cfg if isinstance(train_cfg, TrainConfig) else TrainConfig.from_dict(train_cfg)
-    if cfg.data_path:
-        return load_npz_task(cfg.data_path, **cfg.task_options)
-    return load_task(cfg.task, **cfg.task_options)
 
 
 def build_for_task(cfg: TrainConfig, task: Task, init_from: str | Path | None = None) -> StepModel:

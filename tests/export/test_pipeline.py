@@ -14,10 +14,9 @@ from numeric import ATOL, RTOL_ROLLOUT, assert_close, assert_within
 from tiny_runs import TINY_SINE, evaluated_splits
 
 from edgelnn.cli import main
-from edgelnn.errors import CheckpointError, ExportError, ToleranceError
+from edgelnn.errors import CheckpointError, ExportError, RunNotFoundError, ToleranceError
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
-from edgelnn.export import source as source_module
 from edgelnn.export.manifest import sha256_of, validate_manifest
 from edgelnn.training import TrainConfig, train
 
@@ -146,14 +145,14 @@ def test_solver_sweep_writes_one_set_per_setting(ltc_run, tmp_path):
     assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["rows"] == result.rows
 
 
-def test_newest_run_or_train_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(source_module, "DEFAULT_TASK", "sine")
-    monkeypatch.setattr(source_module, "DEFAULT_TRAINING", {"hidden_size": 8, "epochs": 1, "batch_size": 16})
+def test_newest_run_or_run_not_found(tmp_path):
+    # Training first when no run exists is the export command's job (tests/tasks/test_metric_specs.py).
     runs = tmp_path / "runs"
-    first = resolve_source(model="gru", runs_dir=runs, progress=False)
-    assert first.trained_now and first.run is not None and first.task.name == "sine"
+    with pytest.raises(RunNotFoundError):
+        resolve_source(model="gru", runs_dir=runs)
+    trained = _train(runs, "gru")
     again = resolve_source(model="gru", runs_dir=runs)
-    assert not again.trained_now and again.run == first.run
+    assert not again.trained_now and again.run == trained
 
 
 def test_bad_checkpoints_and_settings(tmp_path, cfc_run):
