@@ -150,3 +150,7 @@ class EmulatorSetupError(EdgelnnError, ValueError):
 
 class RunNotFoundError(EdgelnnError, FileNotFoundError):
     """No complete training run of the requested model exists (export it after training one)."""
+
+
+class InputRangeWarning(UserWarning):
+    """A loaded model was given an input outside the range its export declared valid (int8 clips there)."""

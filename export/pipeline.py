@@ -19,9 +19,10 @@ from typing import Any
 
 from edgelnn import __version__
 from edgelnn.errors import ExportError, RuntimeMissingError, ToleranceError
-from edgelnn.export.calibration import calibration_from_rollouts
+from edgelnn.export.calibration import calibration_rows
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
+from edgelnn.export.input_ranges import InputRanges, declared_ranges, representable_ranges
 from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
 from edgelnn.export.outdir import make_staging, output_lock, publish, remove_stale
 from edgelnn.export.source import Source
@@ -58,6 +59,7 @@ class Prepared:
     solver: FixedSolver
     ctx: ExportContext
     reference: Reference
+    input_ranges: InputRanges  # declared valid range of every input: calibrated over, recorded in the manifest
 
 
 @dataclass
@@ -94,16 +96,18 @@ def _limit(split: Split, n: int) -> Split:
 
 
 def prepare(source: Source, cfg: ExportConfig, out_dir: Path) -> Prepared:
-    """Fix the solver, collect calibration rows from training rollouts and the PyTorch reference."""
+    """Fix the solver, declare the input ranges, collect calibration rows covering them from rollouts, and
+    the PyTorch reference."""
     step_module = extract_step_module(source.model, cfg.solver, cfg.ode_unfolds)
     model = step_module.model
     task = source.task
-    calibration = calibration_from_rollouts(model, task.splits["train"], cfg.calibration_rows, cfg.seed)
+    ranges = declared_ranges(task, cfg.calibration_range, cfg.calibration_margin)
+    calibration = calibration_rows(model, task, ranges, cfg.calibration_rows, cfg.seed)
     splits = {name: _limit(task.splits[name], cfg.verify_sequences) for name in ["test", *task.ood_splits()]}
     ctx = ExportContext(step_module=step_module, input_size=model.input_size, state_size=model.state_size,
                         output_size=model.output_size, calibration=calibration, out_dir=out_dir, int8=cfg.int8,
                         options={"sequence": cfg.sequence, "seed": cfg.seed})
-    return Prepared(source, step_module, fixed_solver(model), ctx, reference_rollouts(model, task, splits))
+    return Prepared(source, step_module, fixed_solver(model), ctx, reference_rollouts(model, task, splits), ranges)
 
 
 def emit(prepared: Prepared, cfg: ExportConfig) -> list[tuple[Artifact, float]]:
@@ -174,9 +178,13 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
             "runtime": a.runtime, "sha256": sha256_of(path), "size_bytes": path.stat().st_size,
             "inputs": [t.to_dict() for t in a.inputs], "outputs": [t.to_dict() for t in a.outputs],
             "settings": a.settings, "tool_versions": a.tool_versions, "parity": v.report.parity,
-            "metrics": v.report.metrics, "metric_drop": v.report.metric_drop, "status": v.status,
+            "metrics": v.report.metrics, "metric_drop": v.report.metric_drop, "metrics_runtime": a.runtime,
+            "status": v.status,
             "export_seconds": round(v.export_seconds, 3), "verify_seconds": round(v.verify_seconds, 3),
         })
+        representable = representable_ranges(a.inputs)
+        if representable:  # integer inputs: the float range each can hold (values beyond it are clipped)
+            artifacts[-1]["representable_input_ranges"] = representable
     return {
         "schema_version": SCHEMA_VERSION, "edgelnn_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -195,6 +203,7 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
                          "sequences_per_split": cfg.verify_sequences,
                          "method": "free-running rollouts of artifact and PyTorch, each feeding back its own state"},
         "reference_metrics": prepared.reference.metrics,
+        "input_ranges": prepared.input_ranges.to_dict(),
         "artifacts": artifacts,
     }
 

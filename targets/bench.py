@@ -164,6 +164,7 @@ def _row(plan: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
         "rss_before_load_bytes": child.get("rss_before_load_bytes"),
         "arena_bytes": child.get("arena_bytes"), "metrics": child.get("metrics"),
         "metric_drop": child.get("metric_drop"), "seconds": child.get("seconds", 0.0), "notes": child.get("notes", []),
+        "out_of_range": child.get("out_of_range"), "manifest_metrics": child.get("manifest_metrics"),
     }
 
 

@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from typing import Any
 
 import numpy as np
@@ -105,45 +106,39 @@ def _throughputs(model, job: dict[str, Any], notes: list[str]) -> list[dict[str,
     return rows
 
 
-def _rollout(model_for_batch, split: dict[str, np.ndarray]) -> np.ndarray:
-    """Outputs [N,T,O] of a free-running rollout; state held where a sequence has ended (mask False)."""
+def _rollout(model_for_batch, split: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int]]:
+    """Outputs [N,T,O] of the shared free-running rollout (edgelnn.export.rollout) stepped through each
+    model's step(), rows in chunks of the model's batch; and the inputs it counted outside the declared
+    ranges (``out_of_range``, summed over the chunks)."""
+    from edgelnn.export.rollout import rollout, streaming_runner
+
     x, t, mask = split["x"], split["t"], split["mask"]
-    n, steps = mask.shape
+    n = mask.shape[0]
     model, rows = model_for_batch(n)
-    outs = []
+    outs, outside = [], {"x": 0, "dt": 0, "steps": 0}
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        model.reset()
-        chunk = []
-        for k in range(steps):
-            valid = mask[lo:hi, k : k + 1]
-            if not valid.any():
-                chunk.append(np.zeros_like(chunk[-1]))
-                continue
-            before = model.state
-            y = model.step(np.ascontiguousarray(x[lo:hi, k]), np.ascontiguousarray(t[lo:hi, k : k + 1]))
-            if not valid.all():
-                model.state = np.where(valid, model.state, before)
-            chunk.append(np.array(y, np.float32, copy=True))
-        outs.append(np.stack(chunk, axis=1))
-    return np.concatenate(outs, axis=0)
+        before = model.out_of_range
+        got = rollout(streaming_runner(model), x[lo:hi], t[lo:hi], mask[lo:hi], model.state_size)
+        after = model.out_of_range
+        for key in outside:
+            outside[key] += after[key] - before[key]
+        outs.append(got.outputs)
+    return np.concatenate(outs, axis=0), outside
 
 
-def _drop(metric: str, reference: float, value: float) -> float:
-    """How much worse than PyTorch: accuracy points lost (fraction), or the relative MSE increase."""
-    if metric == "accuracy":
-        return reference - value
-    return (value - reference) / max(abs(reference), 1e-12)
-
-
-def _metrics(model, job: dict[str, Any], notes: list[str]) -> tuple[dict[str, float], dict[str, float]]:
-    """Task metric of every split in the parent's eval file, through this runtime, and the drop vs PyTorch."""
-    from edgelnn.tasks.metrics import compute_metric
+def _metrics(model, job: dict[str, Any], notes: list[str]) -> tuple[dict[str, float], dict[str, float],
+                                                                    dict[str, dict[str, int]]]:
+    """Task metric of every split in the parent's eval file through this runtime, the drop vs PyTorch, and
+    per split the inputs outside the export's declared ranges."""
+    from edgelnn.errors import InputRangeWarning
+    from edgelnn.tasks.metrics import compute_metric, metric_spec
 
     data = np.load(job["eval_file"])
     names = sorted({key.split("/")[0] for key in data.files})
     cache: dict[int, Any] = {}
     batched = _batched(model)
+    spec = metric_spec(job["metric"])
 
     def model_for_batch(n: int):
         if not batched:
@@ -153,19 +148,29 @@ def _metrics(model, job: dict[str, Any], notes: list[str]) -> tuple[dict[str, fl
             cache[n] = _load(job, n)
         return cache[n], n
 
-    metrics, drops = {}, {}
+    metrics, drops, outside = {}, {}, {}
     for name in names:
         split = {k: data[f"{name}/{k}"] for k in ("x", "t", "y", "mask")}
         split["x"] = split["x"].astype(np.float32)
         split["t"] = split["t"].astype(np.float32)
-        outputs = _rollout(model_for_batch, split)
+        with warnings.catch_warnings():  # counted per split instead; the warning is meant for control loops
+            warnings.simplefilter("ignore", InputRangeWarning)
+            outputs, outside[name] = _rollout(model_for_batch, split)
         metrics[name] = float(compute_metric(job["metric"], outputs, split["y"], split["mask"]))
         ref = job["reference_metrics"].get(name)
         if ref is not None:
-            drops[name] = _drop(job["metric"], ref, metrics[name])
+            drops[name] = spec.drop(ref, metrics[name])
     if not batched:
         notes.append("task metric stepped one sequence at a time (backend runs batch 1 only)")
-    return metrics, drops
+    return metrics, drops, outside
+
+
+def _manifest_metrics(model) -> dict[str, Any]:
+    """The metrics the manifest records for this artifact, and the runtime they came from (verification at
+    export: litert for .tflite, onnxruntime for .onnx; older manifests name none)."""
+    entry = model.artifact
+    return {"metrics": dict(entry.get("metrics") or {}),
+            "runtime": entry.get("metrics_runtime") or None}
 
 
 def _arena_note(job: dict[str, Any]) -> str:
@@ -201,9 +206,10 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     out["throughput"] = _throughputs(model, job, out["notes"])
     out["peak_rss_bytes"] = peak_rss_bytes()
     if job.get("eval_file"):
-        out["metrics"], out["metric_drop"] = _metrics(model, job, out["notes"])
+        out["metrics"], out["metric_drop"], out["out_of_range"] = _metrics(model, job, out["notes"])
     else:
-        out["metrics"], out["metric_drop"] = None, None
+        out["metrics"], out["metric_drop"], out["out_of_range"] = None, None, None
+    out["manifest_metrics"] = _manifest_metrics(model)
     return out
 
 

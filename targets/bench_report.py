@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgelnn.tasks.metrics import metric_spec
 from edgelnn.utils.atomic import write_json_atomic
 from edgelnn.utils.schema import load_schema, validate_document
 from edgelnn.utils.table import format_table
@@ -49,6 +50,7 @@ def _tput(result: dict[str, Any], batch: int) -> float | None:
 def table_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per result: the headline numbers of the bench table."""
     metric = doc["task"]["metric"]
+    worst = metric_spec(metric).worst
     batches = doc["settings"]["batches"]
     rows = []
     for r in doc["results"]:
@@ -65,7 +67,7 @@ def table_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             row[f"steps/s b{b}"] = _tput(r, b)
         row.update({"RSS MiB": _mib(r["peak_rss_bytes"]), "size KiB": _kib(r["artifact_bytes"]),
                     "arena KiB": _kib(r["arena_bytes"]), f"test {metric}": metrics.get("test"),
-                    f"worst ood {metric}": (min(ood) if metric == "accuracy" else max(ood)) if ood else None,
+                    f"worst ood {metric}": worst(ood) if ood else None,
                     "verdict": r["verdict"]["verdict"]})
         rows.append(row)
     return rows
@@ -95,9 +97,38 @@ def _notes(doc: dict[str, Any]) -> list[str]:
         for note in r.get("notes", []):
             where.setdefault(note, []).append(f"{r['backend']} {r['precision']}")
     lines = [f"note ({', '.join(rows)}): {note}" for note, rows in where.items()]
+    lines += [line for r in doc["results"] for line in (*_manifest_lines(doc, r), *_range_lines(r))]
     if doc["task"].get("error"):
         lines.append(f"note: no task metrics: {doc['task']['error']}")
     return lines
+
+
+def manifest_differences(doc: dict[str, Any], result: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Split -> (this bench's metric, the manifest's) where the two differ (e.g. tflm here, litert at export)."""
+    recorded = (result.get("manifest_metrics") or {}).get("metrics") or {}
+    ours = result.get("metrics") or {}
+    return {name: (ours[name], recorded[name]) for name in ours
+            if name in recorded and abs(ours[name] - recorded[name]) > 1e-9 * max(1.0, abs(recorded[name]))}
+
+
+def _manifest_lines(doc: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    diffs = manifest_differences(doc, result)
+    if not diffs:
+        return []
+    metric = doc["task"]["metric"]
+    runtime = (result.get("manifest_metrics") or {}).get("runtime") or "runtime not recorded"
+    shown = ", ".join(f"{name} {ours:.4g} vs {theirs:.4g}" for name, (ours, theirs) in diffs.items())
+    return [f"note ({result['backend']} {result['precision']}): {metric} here ({result['backend']}) differs from "
+            f"the manifest's ({runtime}): {shown}"]
+
+
+def _range_lines(result: dict[str, Any]) -> list[str]:
+    seen = {name: c for name, c in (result.get("out_of_range") or {}).items() if c["x"] or c["dt"]}
+    if not seen:
+        return []
+    shown = ", ".join(f"{name} x {c['x']}, dt {c['dt']} ({c['steps']} steps)" for name, c in seen.items())
+    return [f"note ({result['backend']} {result['precision']}): inputs outside the export's declared ranges "
+            f"(int8 clips them): {shown}"]
 
 
 def format_report(doc: dict[str, Any]) -> str:

@@ -53,12 +53,16 @@ def _train_first(model_kind: str, task: str | None, progress: bool):
               help="Fail when an int8 artifact loses more test metric (accuracy fraction or relative MSE).")
 @click.option("--atol", type=click.FloatRange(min=0), default=1e-4, show_default=True,
               help="fp32 tolerance: max abs error allowed is atol + rtol * max|pytorch|.")
+@click.option("--calibration-range", "calibration_range", multiple=True, metavar="NAME=LO:HI",
+              help="Declared valid range of an input (dt, x for every feature, x<i> for one), calibrated over "
+                   "and recorded in the manifest, e.g. dt=0.01:5 (repeatable; default: the train and OOD "
+                   "splits' range + 10% margin).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output directory (default: artifacts/<model>-<task>).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar if training is needed.")
 def export(model_kind, run_dir, checkpoint, task, formats, int8, solver, ode_unfolds, sequence, max_int8_drop, atol,
-           out_dir, force, quiet) -> None:
+           calibration_range, out_dir, force, quiet) -> None:
     """Export a trained model: fixed solver, ONNX/TFLite (+ int8), each artifact verified, manifest.json."""
     from edgelnn.errors import RunNotFoundError
     from edgelnn.export import ExportConfig, export_model, resolve_source, sweep_unfolds
@@ -68,7 +72,7 @@ def export(model_kind, run_dir, checkpoint, task, formats, int8, solver, ode_unf
         raise ValueError(f"--ode-unfolds={ode_unfolds} is not valid; each value must be an integer >= 1")
     cfg = ExportConfig(formats=tuple(f.strip() for f in formats.split(",") if f.strip()), int8=int8, solver=solver,
                        ode_unfolds=unfolds[0] if unfolds and len(unfolds) == 1 else None, sequence=sequence,
-                       max_int8_drop=max_int8_drop, atol=atol)
+                       max_int8_drop=max_int8_drop, atol=atol, calibration_range=tuple(calibration_range))
     try:
         source = resolve_source(model=model_kind, run=run_dir, checkpoint=checkpoint, task=task)
     except RunNotFoundError:

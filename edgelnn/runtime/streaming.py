@@ -3,7 +3,8 @@
     y = model.step(x, dt)        # x [F] or [B,F]; dt a scalar, [B] or [B,1]; returns y [O] or [B,O]
 
 The per-step path is kept close to the raw runner's cost: buffers are preallocated, shapes cached, and
-the checks are a few comparisons plus one dot product with zeros (NaN or Inf anywhere makes it NaN).
+the checks are a few comparisons; x is checked against its declared range in one vectorised test (NaN and
+Inf fail it too), and only a failing x takes the path that raises or counts.
 Anything unusual (lists, other float dtypes, per-sample dt) takes a slower path that converts and checks
 it, or raises :class:`~edgelnn.errors.RuntimeInputError` with one message saying what is wrong.
 
@@ -11,18 +12,23 @@ Threads: a model may be shared between threads. ``step``, ``run``, ``reset`` and
 hold a per-model lock (about 0.1 us when uncontended), so concurrent calls run one at a time and each
 returns the output of its own input, never a mix. The state is shared too: two threads stepping one model
 interleave their samples in one sequence. For independent streams, load one model per stream.
+
+Input ranges: where the manifest declares ``input_ranges`` (the ranges the export calibrated int8 over),
+inputs outside them are counted in :attr:`StreamingModel.out_of_range`, and the first one of each model
+emits an :class:`~edgelnn.errors.InputRangeWarning` naming the input, the value and the valid range.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgelnn.errors import RuntimeInputError
+from edgelnn.errors import InputRangeWarning, RuntimeInputError
 from edgelnn.export.formats.base import StepRunner
 
 F32 = np.dtype(np.float32)
@@ -97,11 +103,19 @@ class StreamingModel:
         self._shape2 = (batch, self.input_size)
         self._shape1 = (self.input_size,) if batch == 1 else None  # one sample [F] only at batch 1
         self._x = np.zeros(self._shape2, F32)
-        self._zeros = np.zeros(batch * self.input_size, F32)
         self._dt = np.full((batch, 1), DEFAULT_DT, F32)
         self._dt_value = DEFAULT_DT  # the scalar self._dt holds (NaN once it holds per-sample values)
         self._state = np.zeros((batch, self.state_size), F32)
         self._lock = threading.Lock()  # see the module docstring: calls on one model run one at a time
+        ranges = manifest.get("input_ranges")  # none in older exports: only NaN/Inf fail the x test
+        shape = (batch, self.input_size)  # bounds of x's own shape: comparisons without broadcasting are faster
+        self._x_lo = np.broadcast_to(np.asarray(ranges["x"]["min"] if ranges else -_HUGE, F32), shape).copy()
+        self._x_hi = np.broadcast_to(np.asarray(ranges["x"]["max"] if ranges else _HUGE, F32), shape).copy()
+        self._dt_lo, self._dt_hi = (ranges["dt"]["min"], ranges["dt"]["max"]) if ranges else (0.0, math.inf)
+        self._in_lo, self._in_hi = np.empty(shape, bool), np.empty(shape, bool)  # step()'s range-test buffers
+        self._dt_outside = 0  # values of the dt buffer outside the declared range
+        self._outside = {"x": 0, "dt": 0, "steps": 0}
+        self._warned = False
 
     # ------------------------------------------------------------------ description
     @property
@@ -117,6 +131,42 @@ class StreamingModel:
     def __repr__(self) -> str:
         return (f"StreamingModel({self.artifact['name']!r}, backend={self.backend!r}, precision={self.precision!r}, "
                 f"batch={self.batch}, x [{self.input_size}] -> y [{self.output_size}], state [{self.state_size}])")
+
+    @property
+    def input_ranges(self) -> dict[str, Any] | None:
+        """The valid input ranges the export declared (manifest ``input_ranges``), or None for older exports."""
+        ranges = self.manifest.get("input_ranges")
+        return None if ranges is None else {k: (dict(v) if isinstance(v, dict) else v) for k, v in ranges.items()}
+
+    @property
+    def out_of_range(self) -> dict[str, int]:
+        """Inputs seen outside the declared ranges since load: ``{"x": values, "dt": values, "steps": steps
+        with any}`` (int8 artifacts clip such inputs; fp32 ones extrapolate beyond what was verified)."""
+        with self._lock:
+            return dict(self._outside)
+
+    def _count_outside(self, xs: np.ndarray, dts: np.ndarray) -> None:
+        """Count x [T,B,F] and dt [T,B,1] values outside the declared ranges; warn at the first of this model."""
+        x_bad = (xs < self._x_lo) | (xs > self._x_hi)
+        dt_bad = (dts < self._dt_lo) | (dts > self._dt_hi)
+        n_x, n_dt = int(np.count_nonzero(x_bad)), int(np.count_nonzero(dt_bad))
+        self._outside["x"] += n_x
+        self._outside["dt"] += n_dt
+        self._outside["steps"] += int(np.count_nonzero(x_bad.any(axis=(1, 2)) | dt_bad.any(axis=(1, 2))))
+        if self._warned or not (n_x or n_dt):
+            return
+        self._warned = True
+        if n_x:
+            t, b, i = (int(v[0]) for v in np.nonzero(x_bad))
+            what, value, lo, hi = f"x[{i}]", xs[t, b, i], self._x_lo[b, i], self._x_hi[b, i]
+        else:
+            t, b, _ = (int(v[0]) for v in np.nonzero(dt_bad))
+            what, value, lo, hi = "dt", dts[t, b, 0], self._dt_lo, self._dt_hi
+        warnings.warn(InputRangeWarning(
+            f"{what} = {float(value):g} is outside the range the export declares valid [{float(lo):g}, "
+            f"{float(hi):g}] ({self.manifest['input_ranges'].get('source', 'manifest input_ranges')}); "
+            f"{self.precision} results there are unverified (int8 clips such inputs). model.out_of_range counts "
+            f"every such input; this warning is given once per model"), stacklevel=4)
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
@@ -165,12 +215,14 @@ class StreamingModel:
             value = float(arr)
             self._dt.fill(value)
             self._dt_value = value
+            self._dt_outside = 0 if self._dt_lo <= value <= self._dt_hi else self.batch
             return self._dt
         if arr.shape not in ((self.batch,), (self.batch, 1)):
             raise RuntimeInputError(f"dt has shape {list(arr.shape)}; expected a scalar, [{self.batch}] or "
                                     f"[{self.batch}, 1]")
         np.copyto(self._dt, arr.reshape(self.batch, 1))
         self._dt_value = _NAN
+        self._dt_outside = int(np.count_nonzero((self._dt < self._dt_lo) | (self._dt > self._dt_hi)))
         return self._dt
 
     def step(self, x: Any, dt: Any = DEFAULT_DT) -> np.ndarray:
@@ -190,8 +242,10 @@ class StreamingModel:
                 xb, one = self._input_slow(x)
         else:
             xb, one = self._input_slow(x)
-        probe = np.vdot(self._zeros, xb)  # vdot flattens, and raises no floating-point warning for Inf * 0
-        if math.isnan(probe):  # x holds a NaN or an Inf
+        inside = np.logical_and(np.greater_equal(xb, self._x_lo, out=self._in_lo),  # NaN and Inf fail too
+                                np.less_equal(xb, self._x_hi, out=self._in_hi), out=self._in_lo)
+        outside = xb.size - np.count_nonzero(inside)
+        if outside and not np.isfinite(xb).all():
             raise RuntimeInputError("x contains NaN or Inf")
         if type(dt) is float and dt == self._dt_value:
             dtb = self._dt
@@ -200,9 +254,12 @@ class StreamingModel:
                 raise RuntimeInputError(_dt_problem("dt", float(dt)))
             self._dt.fill(dt)
             self._dt_value = dt
+            self._dt_outside = 0 if self._dt_lo <= dt <= self._dt_hi else self.batch
             dtb = self._dt
         else:
             dtb = self._dt_slow(dt)
+        if outside or self._dt_outside:
+            self._count_outside(xb[None], dtb[None])
         y, self._state = self.raw(xb, self._state, dtb)
         return y[0] if one else y
 
@@ -231,6 +288,7 @@ class StreamingModel:
         if not np.isfinite(xs).all():
             raise RuntimeInputError("seq contains NaN or Inf")
         dts = self._timespans(timespans, steps)
+        self._count_outside(xs, dts)
         if reset:
             self._state = np.zeros((self.batch, self.state_size), F32)
         out = np.empty((steps, self.batch, self.output_size), F32)

@@ -20,6 +20,8 @@ from .rng import make_rng
 from .sequences import add_noise, feature_stats, kept_indices
 from .simulate import ENVS, EnvSpec, env_dt, make_env, mujoco_warnings_to_python, rollout
 
+OOD_TIMING_FACTOR = 3  # ood-timing: the test rollouts' kept-step pattern stretched this many times
+
 DESCRIPTIONS = {
     "walker2d": "MuJoCo Walker2d-v5 kinematics: predict the next kept 17-d observation, irregular sampling",
     "halfcheetah": "MuJoCo HalfCheetah-v5 kinematics: predict the next kept 17-d observation, irregular sampling",
@@ -140,9 +142,11 @@ def build_kinematics(
     drop_index = [
         kept_indices(seq_len + 1, ood_drop_rate, make_rng(seed, key, "ood-drop", i)) for i in range(n_test)
     ]
-    steps = [int(max(p.index[-1], d[-1])) + 1 for p, d in zip(test_plans, drop_index)]
+    timing_index = [p.index * OOD_TIMING_FACTOR for p in test_plans]
+    steps = [int(max(p.index[-1], d[-1], s[-1])) + 1 for p, d, s in zip(test_plans, drop_index, timing_index)]
     test_raws, dt = simulate(key, seed, "test", test_plans, steps)
     test_x, test_t, test_y = sample_irregular(test_raws, [p.index for p in test_plans], dt)
+    timing_x, timing_t, timing_y = sample_irregular(test_raws, timing_index, dt)
     drop_x, drop_t, drop_y = sample_irregular(test_raws, drop_index, dt)
     phys_x, phys_t, phys_y = generate(key, seed, "test", n_test, seq_len, drop_range, ood_physics)
 
@@ -155,6 +159,7 @@ def build_kinematics(
         "ood-noise": add_noise(test, np.full(len(mean), noise_std), make_rng(seed, key, "ood-noise")),
         "ood-drop": _split(drop_x, drop_t, drop_y, mean, std),
         "ood-physics": _split(phys_x, phys_t, phys_y, mean, std),
+        "ood-timing": _split(timing_x, timing_t, timing_y, mean, std),
     }
     ood = {
         "ood-noise": f"test split + additive gaussian sensor noise on the inputs, sigma={noise_std} of train feature std",
@@ -163,6 +168,10 @@ def build_kinematics(
             f"{drop_range[0]}-{drop_range[1]}; timespans are the true elapsed time"
         ),
         "ood-physics": f"test policies, resets and sampling with changed physics: {spec.physics_text}",
+        "ood-timing": (
+            f"test rollouts sampled {OOD_TIMING_FACTOR}x more sparsely (each kept-step gap {OOD_TIMING_FACTOR}x "
+            "longer): timespans beyond the training range, targets the next kept observation"
+        ),
     }
     obs_dim = int(train_x.shape[2])
     return Task(

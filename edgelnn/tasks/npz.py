@@ -31,6 +31,7 @@ from .sequences import add_noise, feature_stats
 from .splitting import random_partition
 
 _KNOWN = ("x", "y", "t", "mask")
+OOD_TIMING_FACTOR = 3.0  # ood-timing: every timespan of the test split times this (beyond the training range)
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -148,6 +149,12 @@ def read_npz_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return validate_arrays(_read(Path(path)))
 
 
+def scale_timespans(split: Split, factor: float) -> Split:
+    """A copy of ``split`` whose real timespans are ``factor`` times longer (padding keeps 1.0)."""
+    t = np.where(split.mask, split.t * np.float32(factor), np.float32(1.0)).astype(np.float32)
+    return Split(x=split.x.copy(), t=t, y=split.y.copy(), mask=split.mask.copy())
+
+
 def load_npz_task(
     path: str | Path,
     seed: int = 0,
@@ -176,6 +183,7 @@ def load_npz_task(
         info.update(x_mean=mean.tolist(), x_std=std.tolist())
         std = np.ones_like(std)
     splits["ood-noise"] = add_noise(splits["test"], noise_std * std, make_rng(seed, "npz", "ood-noise"))
+    splits["ood-timing"] = scale_timespans(splits["test"], OOD_TIMING_FACTOR)
     output_size = int(y.max()) + 1 if kind == "classification" else int(y.shape[2])
     return Task(
         name=name or path.stem,
@@ -185,7 +193,9 @@ def load_npz_task(
         output_size=output_size,
         splits=splits,
         ood_descriptions={
-            "ood-noise": f"test split + additive gaussian sensor noise, sigma={noise_std} of train feature std"
+            "ood-noise": f"test split + additive gaussian sensor noise, sigma={noise_std} of train feature std",
+            "ood-timing": (f"test split with every timespan x{OOD_TIMING_FACTOR:g}, inputs unchanged (the data's "
+                           "meaning of time is unknown here): dt beyond the training range"),
         },
         description=f"user data from {path.name} ({kind}, {len(x)} sequences)",
         info=info,

@@ -46,7 +46,7 @@ def _specs() -> dict[str, TaskSpec]:
         TaskSpec(key, partial(build_uea, key), desc, cached=True) for key, (_, _, desc) in UEA_SETS.items()
     ]
     specs += [
-        TaskSpec(key, partial(build_kinematics, key), KINEMATICS_DESCRIPTIONS[key], cached=True)
+        TaskSpec(key, partial(build_kinematics, key), KINEMATICS_DESCRIPTIONS[key], cached=True, version=2)
         for key in ("walker2d", "halfcheetah")
     ]
     specs.append(
@@ -55,6 +55,7 @@ def _specs() -> dict[str, TaskSpec]:
             partial(build_kinematics, "pendulum", n_train=512, n_val=128, n_test=128),
             KINEMATICS_DESCRIPTIONS["pendulum"],
             cached=True,
+            version=2,  # 2: ood-timing split
         )
     )
     specs += [  # closed-loop imitation datasets (edgelnn.control): not cached, they may name a DAgger file

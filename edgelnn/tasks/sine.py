@@ -15,6 +15,8 @@ from .base import Split, Task
 from .rng import make_rng
 from .sequences import add_noise, feature_stats, kept_indices
 
+OOD_TIMING_FACTOR = 3  # ood-timing: the test sequences on a grid this many times coarser
+
 
 def sample_times(
     n: int, seq_len: int, grid_dt: float, drop_rate: float, rng: np.random.Generator
@@ -74,6 +76,9 @@ def build_sine(
     # ood-drop: the test sequences (same A, omega, phi) on a sparser random grid.
     test_params = sample_params(n_test, amp_range, omega_range, make_rng(seed, "sine", "test"))
     sparse_times = sample_times(n_test, seq_len, grid_dt, ood_drop_rate, make_rng(seed, "sine", "ood-drop"))
+    # ood-timing: the same test signals sampled on a coarser grid: every timespan beyond the training ones.
+    coarse_dt = grid_dt * OOD_TIMING_FACTOR
+    coarse_times = sample_times(n_test, seq_len, coarse_dt, drop_rate, make_rng(seed, "sine", "ood-timing"))
     _, std = feature_stats(train.x, train.mask)
     splits = {
         "train": train,
@@ -82,6 +87,7 @@ def build_sine(
         "ood-noise": add_noise(test, noise_std * std, make_rng(seed, "sine", "ood-noise")),
         "ood-frequency": make("ood-frequency", n_test, omegas=ood_omega_range),
         "ood-drop": make_sine_split(sparse_times, test_params, grid_dt, horizon),
+        "ood-timing": make_sine_split(coarse_times, test_params, coarse_dt, horizon),
     }
     ood = {
         "ood-noise": f"test split + additive gaussian sensor noise, sigma={noise_std} of train feature std",
@@ -92,6 +98,10 @@ def build_sine(
         "ood-drop": (
             f"test sequences with grid points dropped with probability {ood_drop_rate} "
             f"instead of {drop_rate}; timespans are the true elapsed time"
+        ),
+        "ood-timing": (
+            f"test signals sampled on a grid of {coarse_dt:g} instead of {grid_dt:g} ({OOD_TIMING_FACTOR}x "
+            "longer timespans, inputs and targets of the same signals)"
         ),
     }
     return Task(
@@ -114,6 +124,7 @@ def build_sine(
             "splits": {
                 "ood-frequency": {"omega_range": list(ood_omega_range)},
                 "ood-drop": {"drop_rate": ood_drop_rate},
+                "ood-timing": {"grid_dt": coarse_dt},
             },
         },
     )

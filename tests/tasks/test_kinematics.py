@@ -40,6 +40,7 @@ def test_pendulum_default_registry_load(pendulum_default, check_task):
         "ood-noise": (128, 64, 3),
         "ood-drop": (128, 64, 3),
         "ood-physics": (128, 64, 3),
+        "ood-timing": (128, 64, 3),
     }
     assert pendulum_default.info["physics"]["ood-physics"] == {"l": 1.5}
 
@@ -54,7 +55,7 @@ def test_contract_and_next_state_targets(small_tasks, check_task, name):
         OBS[name],
         OBS[name],
     )
-    assert set(task.ood_splits()) == {"ood-noise", "ood-drop", "ood-physics"}
+    assert set(task.ood_splits()) == {"ood-noise", "ood-drop", "ood-physics", "ood-timing"}
     assert task.info["dt"] == pytest.approx(DT[name])
     for split_name in ("train", "val", "test", "ood-drop", "ood-physics"):
         split = task.splits[split_name]

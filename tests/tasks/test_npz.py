@@ -37,7 +37,7 @@ def test_classification_roundtrip(tmp_path, check_task, assert_noise_split):
         3,
     )
     assert [len(task.splits[s]) for s in ("train", "val", "test")] == [28, 6, 6]
-    assert task.ood_splits() == ["ood-noise"]
+    assert task.ood_splits() == ["ood-noise", "ood-timing"]
     # every sequence lands in exactly one split, unchanged on its real samples
     lengths = np.sort(np.concatenate([task.splits[s].lengths for s in ("train", "val", "test")]))
     np.testing.assert_array_equal(lengths, np.sort(arrays["mask"].sum(1)))

@@ -65,7 +65,7 @@ def test_every_task_has_size_or_fraction_options():
 def test_cache_written_atomically_and_reused(tmp_path, monkeypatch, assert_same_task):
     first = load_task("pendulum", seed=2, cache_dir=tmp_path, **SMALL_PENDULUM)
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert len(files) == 1 and files[0].startswith("pendulum-seed2-v1.") and files[0].endswith(".npz")
+    assert len(files) == 1 and files[0].startswith("pendulum-seed2-v2.") and files[0].endswith(".npz")
     assert first.info["seed"] == 2 and first.info["options"]["n_train"] == 6
 
     spec = TASKS["pendulum"]

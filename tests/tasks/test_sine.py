@@ -33,6 +33,7 @@ def test_defaults_and_contract(sine_task, check_task):
         "ood-noise": (500, 64, 1),
         "ood-frequency": (500, 64, 1),
         "ood-drop": (500, 64, 1),
+        "ood-timing": (500, 64, 1),
     }
     assert sine_task.splits["train"].mask.all()
 
