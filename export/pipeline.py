@@ -22,6 +22,7 @@ from edgelnn.errors import ExportError, RuntimeMissingError, ToleranceError
 from edgelnn.export.calibration import calibration_rows
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
+from edgelnn.export.golden import record_golden, write_golden
 from edgelnn.export.input_ranges import InputRanges, declared_ranges, representable_ranges
 from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
 from edgelnn.export.outdir import make_staging, output_lock, publish, remove_stale
@@ -160,7 +161,8 @@ def _sequence_as_step(runner):
     return step
 
 
-def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[VerifiedArtifact]) -> dict[str, Any]:
+def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[VerifiedArtifact],
+                   golden: dict[str, Any] | None = None) -> dict[str, Any]:
     model, source, task = prepared.step_module.model, prepared.source, prepared.source.task
     offset, layout = 0, []
     for name, size in model.state_layout():
@@ -205,6 +207,7 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
         "reference_metrics": prepared.reference.metrics,
         "input_ranges": prepared.input_ranges.to_dict(),
         "artifacts": artifacts,
+        **({"golden": golden} if golden is not None else {}),  # golden vectors for firmware tests
     }
 
 
@@ -249,7 +252,8 @@ def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: 
             # later stages need nothing else.
             save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT,
                             {"task": source.task.name})
-            manifest = build_manifest(prepared, cfg, verified)
+            golden = write_golden(record_golden(prepared.step_module.model, source.task.splits["test"]), staging)
+            manifest = build_manifest(prepared, cfg, verified, golden)
             validate_manifest(manifest)
             write_json_atomic(staging / "manifest.json", manifest)
             _publish(staging, out_dir, force)
