@@ -154,3 +154,7 @@ class RunNotFoundError(EdgelnnError, FileNotFoundError):
 
 class InputRangeWarning(UserWarning):
     """A loaded model was given an input outside the range its export declared valid (int8 clips there)."""
+
+
+class GoldenTestError(EdgelnnError):
+    """A build of generated C did not reproduce the export's golden vectors within their tolerance."""
