@@ -33,6 +33,7 @@ import numpy as np
 from edgelnn import __version__
 from edgelnn.errors import OutputPathError
 from edgelnn.export.manifest import read_manifest
+from edgelnn.targets import bench_mcu
 from edgelnn.targets.bench_plan import plan_runs, resolve_profile
 from edgelnn.targets.bench_report import SCHEMA_VERSION, format_report, validate_bench, write_bench
 from edgelnn.targets.bench_tasks import eval_splits
@@ -92,7 +93,7 @@ class BenchResult:
 
     def report(self) -> str:
         """The table, the verdict per backend and any failures, as printable text."""
-        return format_report(self.doc)
+        return format_report(self.doc) + bench_mcu.format_firmware(self.doc)
 
     def write(self, path: str | Path | None = None) -> Path:
         """Write the validated JSON to ``path`` (default ``<artifact_dir>/bench-<target>.json``)."""
@@ -118,11 +119,11 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
-def run_child(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+def run_child(job: dict[str, Any], timeout_s: float, module: str = CHILD_MODULE) -> dict[str, Any]:
     """Run one child; its JSON result, or a failed row saying how it died (signal, exit code, timeout)."""
     started = time.perf_counter()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     failed = {"status": "failed", "pid": proc.pid}
     try:
@@ -245,9 +246,14 @@ def bench(artifact_dir: str | Path, target: str | Path = "cpu", backends: str | 
         raise FileNotFoundError(f"artifact directory {export_dir} does not exist")
     manifest = read_manifest(export_dir)
     profile, profile_doc, ok, reason = resolve_profile(target)
-    plan, skipped = plan_runs(export_dir, manifest, profile_doc, backends, precision) if ok else ([], [])
+    backends, with_firmware = bench_mcu.split_firmware(backends, profile_doc)  # emulated Cortex-M rows (bench_mcu)
+    firmware, fw_skipped = bench_mcu.plan_firmware(export_dir, manifest, precision) if ok and with_firmware else ([], [])
+    plan, skipped = plan_runs(export_dir, manifest, profile_doc, backends, precision, allow_empty=bool(firmware)) \
+        if ok and backends != [] else ([], [])
+    skipped += fw_skipped
     threads = settings.threads or profile.threads_here
     doc = _header(export_dir, manifest, profile_doc, ok, reason, plan, skipped, precision, settings, threads)
+    doc["settings"]["backends"] += [bench_mcu.FIRMWARE] if firmware else []
     default_path = export_dir / f"bench-{profile_doc['name']}.json"
     if out is not None or ok:  # what will be written: checked before any child starts
         check_writable(out if out is not None else default_path)
@@ -268,5 +274,11 @@ def bench(artifact_dir: str | Path, target: str | Path = "cpu", backends: str | 
             doc["results"].append(row)
             if on_row is not None:
                 on_row(row)
+        for p in firmware:
+            child = run_child(bench_mcu.firmware_job(export_dir, target, p), settings.timeout_s,
+                              bench_mcu.CHILD_MODULE)
+            doc["results"].append(bench_mcu.firmware_row(p, child, profile_doc))
+            if on_row is not None:
+                on_row(doc["results"][-1])
     validate_bench(doc)
     return BenchResult(doc, default_path)

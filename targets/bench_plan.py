@@ -55,8 +55,10 @@ def _precisions(precision: str) -> list[str]:
 
 
 def plan_runs(export_dir: Path, manifest: dict[str, Any], profile: dict[str, Any], backends: str | list[str],
-              precision: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(rows to measure, rows skipped with a reason). Each row: backend, precision, artifact, bytes, entry."""
+              precision: str, allow_empty: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows to measure, rows skipped with a reason). Each row: backend, precision, artifact, bytes, entry.
+
+    ``allow_empty``: other rows will run (the emulated firmware of bench_mcu), so no artifact is no error."""
     names, skipped = _backend_names(backends, profile)
     explicit = not (isinstance(backends, str) and backends == ALL)
     wanted = _precisions(precision)
@@ -69,7 +71,7 @@ def plan_runs(export_dir: Path, manifest: dict[str, Any], profile: dict[str, Any
                 found.setdefault(entries[0]["name"], entries[0])  # "int8" may name the same file as "int8-full"
         if not found:
             why = f"no {precision} artifact for {name} in {export_dir}"
-            if explicit and precision != ALL:
+            if explicit and precision != ALL and not allow_empty:
                 raise ArtifactNotFoundError(why)
             skipped.append({"backend": name, "precision": precision, "reason": why})
             continue
@@ -77,7 +79,7 @@ def plan_runs(export_dir: Path, manifest: dict[str, Any], profile: dict[str, Any
             path = check_integrity(export_dir, entry)
             plan.append({"backend": name, "precision": entry["precision"], "artifact": entry["name"],
                          "artifact_bytes": path.stat().st_size, "entry": entry})
-    if not plan:
+    if not plan and not allow_empty:
         reasons = "; ".join(s["reason"] for s in skipped) or "nothing requested"
         raise ArtifactNotFoundError(f"nothing to bench on target {profile['name']!r}: {reasons}")
     return plan, skipped
