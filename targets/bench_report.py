@@ -118,8 +118,8 @@ def _manifest_lines(doc: dict[str, Any], result: dict[str, Any]) -> list[str]:
     metric = doc["task"]["metric"]
     runtime = (result.get("manifest_metrics") or {}).get("runtime") or "runtime not recorded"
     shown = ", ".join(f"{name} {ours:.4g} vs {theirs:.4g}" for name, (ours, theirs) in diffs.items())
-    return [f"note ({result['backend']} {result['precision']}): {metric} here ({result['backend']}) differs from "
-            f"the manifest's ({runtime}): {shown}"]
+    return [(f"note ({result['backend']} {result['precision']}): {metric} here ({result['backend']}) differs "
+             f"from the manifest's ({runtime}): {shown}")]
 
 
 def _range_lines(result: dict[str, Any]) -> list[str]:
@@ -127,8 +127,8 @@ def _range_lines(result: dict[str, Any]) -> list[str]:
     if not seen:
         return []
     shown = ", ".join(f"{name} x {c['x']}, dt {c['dt']} ({c['steps']} steps)" for name, c in seen.items())
-    return [f"note ({result['backend']} {result['precision']}): inputs outside the export's declared ranges "
-            f"(int8 clips them): {shown}"]
+    return [(f"note ({result['backend']} {result['precision']}): inputs outside the export's declared ranges "
+             f"(int8 clips them): {shown}")]
 
 
 def format_report(doc: dict[str, Any]) -> str:

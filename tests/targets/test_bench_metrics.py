@@ -57,8 +57,8 @@ def test_out_of_range_counts_become_a_note():
     doc = _doc("mse", [_result({"test": 1.0}, outside={"test": {"x": 0, "dt": 0, "steps": 0},
                                                        "ood-timing": {"x": 2, "dt": 30, "steps": 31}})])
     doc["task"]["error"] = None
-    assert _notes(doc) == ["note (tflm int8-full): inputs outside the export's declared ranges (int8 clips them): "
-                           "ood-timing x 2, dt 30 (31 steps)"]
+    assert _notes(doc) == [("note (tflm int8-full): inputs outside the export's declared ranges (int8 clips them): "
+                            "ood-timing x 2, dt 30 (31 steps)")]
 
 
 def test_schema_takes_the_new_fields():
