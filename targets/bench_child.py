@@ -47,13 +47,25 @@ def _load(job: dict[str, Any], batch: int):
                 threads=job["threads"])
 
 
+def _inputs(model, rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
+    """Random x of ``shape`` (last axis features) and a dt, inside the export's declared input ranges where
+    it has them (standard normal x, dt 1 otherwise): latency is measured on the in-range path."""
+    xs = rng.standard_normal(shape).astype(np.float32)
+    ranges = model.input_ranges
+    if not ranges:
+        return xs, 1.0
+    lo, hi = np.asarray(ranges["x"]["min"], np.float32), np.asarray(ranges["x"]["max"], np.float32)
+    dt = float(np.clip(1.0, ranges["dt"]["min"], ranges["dt"]["max"]))
+    return np.clip(xs, lo, hi).astype(np.float32), dt
+
+
 def _latency(model, job: dict[str, Any]) -> dict[str, Any]:
     """step() and the raw runner side by side at batch 1, interleaved in blocks."""
     steps, warmup = job["steps"], job["warmup"]
     rng = np.random.default_rng(job["seed"])
-    xs = rng.standard_normal((steps + warmup, 1, model.input_size)).astype(np.float32)
+    xs, dt_value = _inputs(model, rng, (steps + warmup, 1, model.input_size))
     samples = xs[:, 0]  # [N,F]: each row a contiguous [F] sample, as a control loop passes it
-    dt_value, dt = 1.0, np.ones((1, 1), np.float32)
+    dt = np.full((1, 1), dt_value, np.float32)
     raw = model.raw
     holder = {"state": np.zeros((1, model.state_size), np.float32)}
 
@@ -77,8 +89,8 @@ def _batched(model) -> bool:
 def _rate(model, batch: int, job: dict[str, Any]) -> dict[str, float]:
     """Throughput of ``model`` (loaded at ``batch``) stepping random inputs through step()."""
     rng = np.random.default_rng(job["seed"] + batch)
-    xs = rng.standard_normal((8, batch, model.input_size)).astype(np.float32)
-    dt = np.ones((batch, 1), np.float32)
+    xs, dt_value = _inputs(model, rng, (8, batch, model.input_size))
+    dt = np.full((batch, 1), dt_value, np.float32)
     model.reset()
     return throughput(lambda i: model.step(xs[i % 8], dt), batch, min_calls=5, min_seconds=job["throughput_seconds"])
 

@@ -145,8 +145,9 @@ class StreamingModel:
         with self._lock:
             return dict(self._outside)
 
-    def _count_outside(self, xs: np.ndarray, dts: np.ndarray) -> None:
-        """Count x [T,B,F] and dt [T,B,1] values outside the declared ranges; warn at the first of this model."""
+    def _count_outside(self, xs: np.ndarray, dts: np.ndarray, stacklevel: int = 4) -> None:
+        """Count x [T,B,F] and dt [T,B,1] values outside the declared ranges; warn at the first of this model
+        (``stacklevel`` points the warning at the caller of step() or run())."""
         x_bad = (xs < self._x_lo) | (xs > self._x_hi)
         dt_bad = (dts < self._dt_lo) | (dts > self._dt_hi)
         n_x, n_dt = int(np.count_nonzero(x_bad)), int(np.count_nonzero(dt_bad))
@@ -166,7 +167,17 @@ class StreamingModel:
             f"{what} = {float(value):g} is outside the range the export declares valid [{float(lo):g}, "
             f"{float(hi):g}] ({self.manifest['input_ranges'].get('source', 'manifest input_ranges')}); "
             f"{self.precision} results there are unverified (int8 clips such inputs). model.out_of_range counts "
-            f"every such input; this warning is given once per model"), stacklevel=4)
+            f"every such input; this warning is given once per model"), stacklevel=stacklevel)
+
+    def _count_step(self, xb: np.ndarray, dtb: np.ndarray, x_outside: int) -> None:
+        """Count one step's out-of-range inputs: plain additions once the warning is given (a loop whose dt
+        is always outside pays a few additions per step), the locating path before."""
+        if not self._warned:
+            self._count_outside(xb[None], dtb[None], stacklevel=5)
+            return
+        self._outside["x"] += x_outside
+        self._outside["dt"] += self._dt_outside
+        self._outside["steps"] += 1
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
@@ -259,7 +270,7 @@ class StreamingModel:
         else:
             dtb = self._dt_slow(dt)
         if outside or self._dt_outside:
-            self._count_outside(xb[None], dtb[None])
+            self._count_step(xb, dtb, int(outside))
         y, self._state = self.raw(xb, self._state, dtb)
         return y[0] if one else y
 

@@ -91,3 +91,13 @@ def test_older_manifests_without_ranges_count_nothing():
     assert model.out_of_range == {"x": 0, "dt": 0, "steps": 0} and model.input_ranges is None
     with pytest.raises(RuntimeInputError, match="NaN or Inf"):
         model.step(np.array([np.nan, 0.0], np.float32), 0.1)
+
+
+def test_the_warning_points_at_the_callers_line():
+    model = _model()
+    with pytest.warns(InputRangeWarning) as caught:
+        model.step(np.array([0.0, 1.0], np.float32), 9.0)
+    assert caught[0].filename == __file__
+    with pytest.warns(InputRangeWarning) as caught:
+        _model().run(np.array([[0.0, 1.0]], np.float32), np.array([9.0], np.float32))
+    assert caught[0].filename == __file__

@@ -98,3 +98,14 @@ def test_bench_rollout_is_the_shared_rollout_through_step_and_counts_per_split()
     assert np.abs(outputs[valid] - want[valid]).max() <= bound
     assert outside == {"x": 0, "dt": 1, "steps": 1}
     assert not hasattr(bench_child, "_drop")  # drops come from the metric registry
+
+
+def test_latency_inputs_stay_inside_the_declared_ranges():
+    model = build_model(make_config("cfc", 2, 8, proj_size=3, backbone_units=8)).eval()
+    ranges = {"x": {"min": [-0.5, 0.0], "max": [0.5, 3.0]}, "dt": {"min": 0.01, "max": 0.2}, "source": "t"}
+    streaming = _streaming(model, ranges)
+    xs, dt = bench_child._inputs(streaming, np.random.default_rng(0), (200, 1, 2))
+    assert dt == 0.2 and (xs[..., 0] >= -0.5).all() and (xs[..., 0] <= 0.5).all() and (xs[..., 1] >= 0).all()
+    for x in xs:
+        streaming.step(x[0], dt)
+    assert streaming.out_of_range == {"x": 0, "dt": 0, "steps": 0}  # the in-range path is what gets timed
