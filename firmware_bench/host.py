@@ -174,10 +174,11 @@ class CStepRunner:
 
     @classmethod
     def from_export(cls, export_dir: str | Path, cache_dir: str | Path | None = None,
-                    name: str | None = None) -> CStepRunner:
-        """Generate, compile (or reuse the cached library) and load the model of ``export_dir``."""
+                    name: str | None = None, precision: str = "fp32") -> CStepRunner:
+        """Generate (at ``precision``), compile (or reuse the cached library) and load the model of
+        ``export_dir``."""
         export_dir = Path(export_dir)
-        src = generate(export_dir, "fp32", name)
+        src = generate(export_dir, precision, name)
         lib, compiled = build_library(src, default_cache_dir(export_dir) if cache_dir is None else cache_dir)
         return cls(src, lib, compiled)
 

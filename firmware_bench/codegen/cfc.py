@@ -32,24 +32,23 @@ def _emit_block(spec: ModelSpec, c: CBuilder, block: int, inp: str, n_in: int, h
     c.line(f"    float cat[{n_in + hidden}];")
     c.line(f"    eln_copy(cat, {inp}, {n_in});")
     c.line(f"    eln_copy(cat + {n_in}, {h}, {hidden});")
-    feat, width = "cat", n_in + hidden
+    feat = "cat"
     for i, (w, b) in enumerate(_backbone_layers(spec, block)):
-        wi, bi = c.const(f"b{block}_bb{i}_w", w), c.const(f"b{block}_bb{i}_b", b)
         units = w.shape[0]
         c.line(f"    float z{i}[{units}];")
-        c.line(f"    eln_dense({wi}, {bi}, {feat}, {units}, {width}, z{i});")
+        c.line("    " + c.dense(f"b{block}_bb{i}", w, b, feat, f"z{i}"))
         c.line(f"    for (int i = 0; i < {units}; ++i) z{i}[i] = {activation(act, f'z{i}[i]')};")
-        feat, width = f"z{i}", units
+        feat = f"z{i}"
     ff1_w = spec.tensor(p + "ff1.weight")
     if mask is not None:
         ff1_w = ff1_w * mask
     if mode == "pure":
-        wi, bi = c.const(f"b{block}_ff1_w", ff1_w), c.const(f"b{block}_ff1_b", spec.tensor(p + "ff1.bias"))
+        ff1 = c.dense(f"b{block}_ff1", ff1_w, spec.tensor(p + "ff1.bias"), feat, "ff1")
         tau = c.const(f"b{block}_abs_w_tau", np.abs(spec.tensor(p + "w_tau")).ravel())
         big_a = c.const(f"b{block}_A", spec.tensor(p + "A").ravel())
         c.lines(f"""
             float ff1[{hidden}];
-            eln_dense({wi}, {bi}, {feat}, {hidden}, {width}, ff1);
+            {ff1}
             for (int i = 0; i < {hidden}; ++i) {{
                 float a = ff1[i] < 0.0f ? -ff1[i] : ff1[i];
                 {h}[i] = -{big_a}[i] * eln_expf(-dt * ({tau}[i] + a)) * ff1[i] + {big_a}[i];
@@ -61,11 +60,11 @@ def _emit_block(spec: ModelSpec, c: CBuilder, block: int, inp: str, n_in: int, h
         ff2_w = ff2_w * mask
     heads_w = np.concatenate([ff1_w, ff2_w, spec.tensor(p + "time_a.weight"), spec.tensor(p + "time_b.weight")])
     heads_b = np.concatenate([spec.tensor(p + n) for n in ("ff1.bias", "ff2.bias", "time_a.bias", "time_b.bias")])
-    wi, bi = c.const(f"b{block}_heads_w", heads_w), c.const(f"b{block}_heads_b", heads_b)
+    heads = c.dense(f"b{block}_heads", heads_w, heads_b, feat, "heads")
     update = "ff1 + gate * ff2" if mode == "no_gate" else "ff1 * (1.0f - gate) + gate * ff2"
     c.lines(f"""
             float heads[{4 * hidden}];
-            eln_dense({wi}, {bi}, {feat}, {4 * hidden}, {width}, heads);
+            {heads}
             for (int i = 0; i < {hidden}; ++i) {{
                 float ff1 = eln_tanhf(heads[i]);
                 float ff2 = eln_tanhf(heads[{hidden} + i]);

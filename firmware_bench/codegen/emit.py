@@ -31,8 +31,9 @@ def c_float(value: float) -> str:
 class CBuilder:
     """Collects the weight arrays, helper functions and step-body lines of one generated model."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, precision: str = "fp32") -> None:
         self.name = name
+        self.precision = precision
         self.arrays: list[str] = []
         self.helpers: list[str] = []
         self.body: list[str] = []
@@ -53,6 +54,46 @@ class CBuilder:
         self.arrays.append(f"static const float {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
         return ident
 
+    def const_words(self, label: str, words: np.ndarray) -> str:
+        """Add ``static const uint32_t <name>_<label>[n]`` (packed int8 weights) and return its identifier."""
+        ident = f"{self.name}_{label}"
+        if ident in self._names:
+            raise ValueError(f"duplicate weight array {ident}")
+        self._names.add(ident)
+        flat = np.asarray(words, dtype=np.uint32).ravel()
+        self.weight_count += 4 * flat.size
+        rows = [", ".join(f"0x{int(v):08x}u" for v in flat[i : i + VALUES_PER_LINE])
+                for i in range(0, flat.size, VALUES_PER_LINE)]
+        inner = ",\n    ".join(rows)
+        self.arrays.append(f"static const uint32_t {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
+        return ident
+
+    def dense(self, label: str, weight: np.ndarray, bias: np.ndarray | None, inp: str, out: str,
+              add: bool = False) -> str:
+        """One C statement: ``out = W inp + b`` (``add``: ``out += W inp``), at the builder's precision.
+
+        fp32: ``eln_dense``. int8: weights quantized per output row (symmetric, scale max|row| / 127) and
+        packed four to a word in SXTB16/SMLAD order; the input is quantized on the fly (one scale per call),
+        sums are int32 and the result is scaled back to float.
+        """
+        weight = np.asarray(weight, np.float32)
+        rows, cols = weight.shape
+        if self.precision == "fp32":
+            w = self.const(f"{label}_w", weight)
+            if add:
+                return f"eln_dense_add({w}, {inp}, {rows}, {cols}, {out});"
+            b = "NULL" if bias is None else self.const(f"{label}_b", bias)
+            return f"eln_dense({w}, {b}, {inp}, {rows}, {cols}, {out});"
+        words, scales = quantize_rows_q8(weight)
+        w, s = self.const_words(f"{label}_q8", words), self.const(f"{label}_scale", scales)
+        cols4 = words.shape[1] * 4
+        if add:
+            b, fn = "NULL", "eln_dense_q8_add"
+        else:
+            b, fn = ("NULL" if bias is None else self.const(f"{label}_b", bias)), "eln_dense_q8"
+        return (f"{{ uint32_t xq[{cols4 // 2}]; float xs = eln_quantize_q8({inp}, {cols}, {cols4}, xq); "
+                f"{fn}({w}, {s}, {b}, xq, xs, {rows}, {cols4}, {out}); }}")
+
     def line(self, text: str = "") -> None:
         self.body.append(text)
 
@@ -64,6 +105,28 @@ class CBuilder:
     def helper(self, text: str) -> None:
         """Add a static helper function defined before the step function."""
         self.helpers.append(textwrap.dedent(text).strip("\n"))
+
+
+def quantize_rows_q8(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(packed words [rows, cols4 / 4] uint32, per-row float32 scales) of a float weight [rows, cols].
+
+    Row r is scaled by max|W[r]| / 127 and rounded to int8 in [-127, 127]; columns are zero-padded to a
+    multiple of 4, and each group of four (w0, w1, w2, w3) is stored as the bytes (w0, w2, w1, w3) of one
+    little-endian word, so that SXTB16(word) = (w0, w1) and SXTB16(ROR(word, 8)) = (w2, w3): two SMLADs
+    against the input pairs (x0, x1), (x2, x3) without reshuffling at run time.
+    """
+    weight = np.asarray(weight, np.float64)
+    rows, cols = weight.shape
+    peak = np.abs(weight).max(axis=1) if cols else np.zeros(rows)
+    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(weight / scales[:, None].astype(np.float64)), -127, 127).astype(np.int8)
+    cols4 = -(-cols // 4) * 4
+    padded = np.zeros((rows, cols4), np.int8)
+    padded[:, :cols] = q
+    grouped = padded.reshape(rows, cols4 // 4, 4)[:, :, [0, 2, 1, 3]]
+    words = np.ascontiguousarray(grouped).view(np.uint8).reshape(rows, cols4 // 4, 4).astype(np.uint32)
+    packed = words[..., 0] | (words[..., 1] << 8) | (words[..., 2] << 16) | (words[..., 3] << 24)
+    return packed.astype(np.uint32), scales
 
 
 ACTIVATIONS_C = {
@@ -86,13 +149,13 @@ def emit_memory_lstm(spec: ModelSpec, c: CBuilder, hidden: int) -> None:
     """The mixed-memory LSTM before a liquid cell: updates h = s[0:H] and c = s[H:2H] in place."""
     w_in, b_in = spec.tensor("memory.input_map.weight"), spec.tensor("memory.input_map.bias")
     w_rec = spec.tensor("memory.recurrent_map.weight")
-    f = spec.input_size
-    wi, bi, wr = c.const("mem_w_in", w_in), c.const("mem_b_in", b_in), c.const("mem_w_rec", w_rec)
+    first = c.dense("mem_in", w_in, b_in, "x", "z")
+    second = c.dense("mem_rec", w_rec, None, "s", "z", add=True)
     c.lines(f"""
         {{  /* mixed memory: LSTM (input act, input gate, forget gate (+1), output gate) before the cell */
             float z[{4 * hidden}];
-            eln_dense({wi}, {bi}, x, {4 * hidden}, {f}, z);
-            eln_dense_add({wr}, s, {4 * hidden}, {hidden}, z);
+            {first}
+            {second}
             for (int i = 0; i < {hidden}; ++i) {{
                 float cell = s[{hidden} + i] * eln_sigmoid(z[{2 * hidden} + i] + 1.0f)
                              + eln_tanhf(z[i]) * eln_sigmoid(z[{hidden} + i]);
@@ -105,8 +168,7 @@ def emit_memory_lstm(spec: ModelSpec, c: CBuilder, hidden: int) -> None:
 def emit_projection(spec: ModelSpec, c: CBuilder, core_out: str, core_size: int) -> None:
     """y = proj(core_out) when the model has a projection, else a copy of the core output."""
     if spec.has("proj.weight"):
-        w, b = c.const("proj_w", spec.tensor("proj.weight")), c.const("proj_b", spec.tensor("proj.bias"))
-        c.line(f"eln_dense({w}, {b}, {core_out}, {spec.output_size}, {core_size}, y);")
+        c.line(c.dense("proj", spec.tensor("proj.weight"), spec.tensor("proj.bias"), core_out, "y"))
     else:
         if core_size != spec.output_size:
             raise UnsupportedModelError(f"core output {core_size} differs from the output size {spec.output_size}")

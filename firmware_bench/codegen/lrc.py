@@ -23,8 +23,8 @@ def _elastance_code(spec: ModelSpec, c: CBuilder, kind: str, units: int, cons: s
     if kind == "constant":
         return f"for (int i = 0; i < {units}; ++i) eps[i] = sub;"
     f = spec.input_size
-    w, b = c.const("el_w", spec.tensor("elastance.weight")), c.const("el_b", spec.tensor("elastance.bias"))
-    lines = [f"eln_copy(cat + {f}, v, {units});", f"eln_dense({w}, {b}, cat, {units}, {f + units}, eps);"]
+    dense = c.dense("elastance", spec.tensor("elastance.weight"), spec.tensor("elastance.bias"), "cat", "eps")
+    lines = [f"eln_copy(cat + {f}, v, {units});", dense]
     if kind == "asymmetric":
         lines.append(f"for (int i = 0; i < {units}; ++i) eps[i] = eln_sigmoid(eps[i]) * sub;")
     else:

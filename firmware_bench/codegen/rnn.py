@@ -30,7 +30,7 @@ def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
     hidden = int(spec.config["hidden_size"])
     w = np.concatenate([spec.tensor("cell.weight_ih"), spec.tensor("cell.weight_hh")], axis=1)
     b = spec.tensor("cell.bias_ih") + spec.tensor("cell.bias_hh")
-    wi, bi = c.const("w", w), c.const("b", b)
+    gates = c.dense("cell", w, b, "cat", "g")
     f = w.shape[1] - hidden  # cell input width: x, or [x, dt]
     c.lines(f"""
         {{  /* LSTM cell */
@@ -40,7 +40,7 @@ def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
         raise UnsupportedModelError(f"LSTM input weight has {f} columns; expected {spec.input_size} (+1 with dt)")
     c.lines(f"""
             eln_copy(cat + {f}, s, {hidden});
-            eln_dense({wi}, {bi}, cat, {4 * hidden}, {f + hidden}, g);
+            {gates}
             for (int i = 0; i < {hidden}; ++i) {{
                 float cell = eln_sigmoid(g[{hidden} + i]) * s[{hidden} + i]
                              + eln_sigmoid(g[i]) * eln_tanhf(g[{2 * hidden} + i]);
@@ -53,8 +53,8 @@ def emit_lstm(spec: ModelSpec, c: CBuilder) -> None:
 
 def emit_gru(spec: ModelSpec, c: CBuilder) -> None:
     hidden = int(spec.config["hidden_size"])
-    wih, bih = c.const("w_ih", spec.tensor("cell.weight_ih")), c.const("b_ih", spec.tensor("cell.bias_ih"))
-    whh, bhh = c.const("w_hh", spec.tensor("cell.weight_hh")), c.const("b_hh", spec.tensor("cell.bias_hh"))
+    gi = c.dense("ih", spec.tensor("cell.weight_ih"), spec.tensor("cell.bias_ih"), "xin", "gi")
+    gh = c.dense("hh", spec.tensor("cell.weight_hh"), spec.tensor("cell.bias_hh"), "s", "gh")
     f = spec.tensor("cell.weight_ih").shape[1]  # cell input width: x, or [x, dt]
     c.lines(f"""
         {{  /* GRU cell */
@@ -64,8 +64,8 @@ def emit_gru(spec: ModelSpec, c: CBuilder) -> None:
     c.lines(f"""
             float gi[{3 * hidden}];
             float gh[{3 * hidden}];
-            eln_dense({wih}, {bih}, xin, {3 * hidden}, {f}, gi);
-            eln_dense({whh}, {bhh}, s, {3 * hidden}, {hidden}, gh);
+            {gi}
+            {gh}
             for (int i = 0; i < {hidden}; ++i) {{
                 float r = eln_sigmoid(gh[i] + gi[i]);
                 float z = eln_sigmoid(gh[{hidden} + i] + gi[{hidden} + i]);

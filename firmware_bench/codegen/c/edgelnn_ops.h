@@ -9,6 +9,11 @@
 #define EDGELNN_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#if defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h> /* __sxtb16, __smlad, __ror: Cortex-M4/M7 DSP instructions */
+#endif
 
 /* out[r] = (bias ? bias[r] : 0) + sum_c w[r][c] in[c]
  * Four rows at a time: four independent accumulators (no single dependency chain through one sum) and
@@ -59,6 +64,72 @@ static inline void eln_dense_add(const float *restrict w, const float *restrict 
             acc += row[c] * in[c];
         }
         out[r] += acc;
+    }
+}
+
+/* int8 path (precision "int8"): weights int8 with one float scale per output row, packed four to a
+ * uint32 word as bytes (w0, w2, w1, w3); the input vector is quantized per call to int16 pairs (values in
+ * [-127, 127], one float scale) packed in uint32 words; int32 accumulation; the result is float again.
+ * With the DSP extension (__ARM_FEATURE_SIMD32) a word is two SXTB16 and two SMLAD; elsewhere plain C. */
+
+/* Quantize in[n] into xq (cols4 / 2 words of two int16, zero padded); returns the scale (max|in| / 127). */
+static inline float eln_quantize_q8(const float *restrict in, int n, int cols4, uint32_t *restrict xq)
+{
+    float peak = 0.0f;
+    for (int i = 0; i < n; ++i) {
+        float a = in[i] < 0.0f ? -in[i] : in[i];
+        peak = a > peak ? a : peak;
+    }
+    float scale = peak > 0.0f ? peak / 127.0f : 1.0f;
+    float inv = 1.0f / scale;
+    for (int i = 0; i < cols4; i += 2) {
+        float a = i < n ? in[i] * inv : 0.0f;
+        float b = i + 1 < n ? in[i + 1] * inv : 0.0f;
+        int32_t qa = (int32_t)(a < 0.0f ? a - 0.5f : a + 0.5f);
+        int32_t qb = (int32_t)(b < 0.0f ? b - 0.5f : b + 0.5f);
+        xq[i / 2] = ((uint32_t)qa & 0xffffu) | ((uint32_t)qb << 16);
+    }
+    return scale;
+}
+
+static inline int32_t eln_dot_q8(const uint32_t *restrict w, const uint32_t *restrict xq, int words)
+{
+    int32_t acc = 0;
+    for (int g = 0; g < words; ++g) {
+        uint32_t v = w[g];
+#if defined(__ARM_FEATURE_SIMD32)
+        acc = __smlad(__sxtb16(v), xq[2 * g], acc);
+        acc = __smlad(__sxtb16(__ror(v, 8)), xq[2 * g + 1], acc);
+#else
+        uint32_t x01 = xq[2 * g], x23 = xq[2 * g + 1];
+        acc += (int32_t)(int8_t)(v & 0xffu) * (int32_t)(int16_t)(x01 & 0xffffu)
+             + (int32_t)(int8_t)((v >> 16) & 0xffu) * (int32_t)(int16_t)(x01 >> 16)
+             + (int32_t)(int8_t)((v >> 8) & 0xffu) * (int32_t)(int16_t)(x23 & 0xffffu)
+             + (int32_t)(int8_t)(v >> 24) * (int32_t)(int16_t)(x23 >> 16);
+#endif
+    }
+    return acc;
+}
+
+/* out[r] = (bias ? bias[r] : 0) + wscale[r] * xscale * sum_c w[r][c] xq[c] */
+static inline void eln_dense_q8(const uint32_t *restrict w, const float *restrict wscale,
+                                const float *restrict bias, const uint32_t *restrict xq, float xscale, int rows,
+                                int cols4, float *restrict out)
+{
+    for (int r = 0; r < rows; ++r) {
+        float v = wscale[r] * xscale * (float)eln_dot_q8(w + (size_t)r * (size_t)(cols4 / 4), xq, cols4 / 4);
+        out[r] = bias ? bias[r] + v : v;
+    }
+}
+
+/* out[r] += wscale[r] * xscale * sum_c w[r][c] xq[c] (bias unused) */
+static inline void eln_dense_q8_add(const uint32_t *restrict w, const float *restrict wscale,
+                                    const float *restrict bias, const uint32_t *restrict xq, float xscale,
+                                    int rows, int cols4, float *restrict out)
+{
+    (void)bias;
+    for (int r = 0; r < rows; ++r) {
+        out[r] += wscale[r] * xscale * (float)eln_dot_q8(w + (size_t)r * (size_t)(cols4 / 4), xq, cols4 / 4);
     }
 }
 

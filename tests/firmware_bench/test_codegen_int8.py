@@ -1,0 +1,117 @@
+"""int8 generation (CfC, LSTM, GRU): the weight packing, the int8 kernel against an exact numpy emulation,
+whole-model rollouts against PyTorch within a quantization bound, and the DSP path for Cortex-M4."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_codegen import rollout, tiny_model, write_export
+
+from edgelnn.firmware_bench.codegen import generate
+from edgelnn.firmware_bench.codegen.emit import quantize_rows_q8
+from edgelnn.firmware_bench.codegen.mathlib import support_headers
+from edgelnn.firmware_bench.host import FLAGS, NATIVE_FLAGS, CStepRunner, find_compiler
+
+# Quantization error bound of a whole 50-step rollout, relative to the output range: int8 weights and
+# inputs keep ~2 significant digits per product; the recurrent state carries errors forward.
+INT8_RTOL = 0.05
+CONFIGS = {
+    "cfc": ("cfc", {"backbone_units": 16}),
+    "cfc_mixed_memory_pure": ("cfc", {"backbone_units": 16, "mixed_memory": True, "mode": "pure"}),
+    "lstm": ("lstm", {}),
+    "gru": ("gru", {"time_input": True}),
+}
+
+
+def unpack(words: np.ndarray) -> np.ndarray:
+    """int8 [rows, cols4] from packed words (inverse of the (w0, w2, w1, w3) byte order)."""
+    b = words[..., None].astype(np.uint32) >> np.array([0, 8, 16, 24], np.uint32) & 0xFF
+    grouped = b.astype(np.uint8).view(np.int8)[..., [0, 2, 1, 3]]
+    return grouped.reshape(words.shape[0], -1)
+
+
+def test_packing_round_trips_within_half_a_step():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((5, 11)).astype(np.float32)
+    w[3] = 0.0  # an all-zero row keeps scale 1 and zeros
+    words, scales = quantize_rows_q8(w)
+    q = unpack(words)
+    assert words.shape == (5, 3) and q.shape == (5, 12) and np.all(q[:, 11:] == 0)
+    assert np.abs(q).max() == 127 and scales[3] == 1.0
+    assert np.all(np.abs(q[:, :11] * scales[:, None] - w) <= scales[:, None] / 2 + 1e-7)
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("q8")
+    for fname, text in support_headers().items():
+        (folder / fname).write_text(text)
+    (folder / "k.c").write_text('#include "edgelnn_ops.h"\n'
+                                "float quant(const float *in, int n, int cols4, uint32_t *xq) "
+                                "{ return eln_quantize_q8(in, n, cols4, xq); }\n"
+                                "void dense(const uint32_t *w, const float *ws, const float *b, const uint32_t *xq, "
+                                "float xs, int rows, int cols4, float *out) "
+                                "{ eln_dense_q8(w, ws, b, xq, xs, rows, cols4, out); }\n")
+    subprocess.run([*find_compiler(), *FLAGS, *NATIVE_FLAGS, "-o", "k.so", "k.c"], cwd=folder, check=True)
+    lib = ctypes.CDLL(str(folder / "k.so"))
+    lib.quant.restype = ctypes.c_float
+    return lib
+
+
+def test_int8_kernel_matches_exact_emulation(kernel):
+    rng = np.random.default_rng(1)
+    rows, cols = 7, 13
+    w = rng.standard_normal((rows, cols)).astype(np.float32)
+    bias = rng.standard_normal(rows).astype(np.float32)
+    x = (3.0 * rng.standard_normal(cols)).astype(np.float32)
+    words, scales = quantize_rows_q8(w)
+    cols4 = words.shape[1] * 4
+    xq = np.zeros(cols4 // 2, np.uint32)
+    p = ctypes.c_void_p
+    xs = kernel.quant(p(x.ctypes.data), cols, cols4, p(xq.ctypes.data))
+    assert xs == pytest.approx(np.abs(x).max() / 127, rel=1e-6)
+    qx = xq.view(np.int16)  # little-endian pairs
+    assert np.array_equal(qx[:cols], np.round(x / np.float32(xs)).astype(np.int16)) and np.all(qx[cols:] == 0)
+    out = np.zeros(rows, np.float32)
+    kernel.dense(p(words.ctypes.data), p(scales.ctypes.data), p(bias.ctypes.data), p(xq.ctypes.data),
+                 ctypes.c_float(xs), rows, cols4, p(out.ctypes.data))
+    acc = unpack(words).astype(np.int64) @ qx.astype(np.int64)  # exact integer sums
+    expected = bias + scales * np.float32(xs) * acc.astype(np.float32)
+    assert np.allclose(out, expected, rtol=1e-6, atol=1e-6)
+    assert np.abs(out - (w @ x + bias)).max() <= 0.05 * np.abs(w @ x + bias).max()  # close to the float layer
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def compiled_int8(request, tmp_path_factory):
+    kind, options = CONFIGS[request.param]
+    model = tiny_model(kind, options)
+    folder = write_export(model, tmp_path_factory.mktemp(request.param) / "export")
+    return model, CStepRunner.from_export(folder, precision="int8"), CStepRunner.from_export(folder)
+
+
+def test_int8_rollout_close_to_torch(compiled_int8):
+    model, int8, fp32 = compiled_int8
+    yt, yq, _, _ = rollout(model, int8)
+    _, yf, _, _ = rollout(model, fp32)
+    err, bound = float(np.abs(yq - yt).max()), INT8_RTOL * float(np.abs(yt).max())
+    assert err <= bound, f"int8 outputs: max abs error {err:.3g} > {bound:.3g}"
+    assert err > 10 * float(np.abs(yf - yt).max())  # the int8 build really quantizes
+    assert "uint32_t" in int8.source.files[f"{int8.source.name}.c"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ziglang") is None, reason="ziglang not installed")
+def test_int8_uses_smlad_on_cortex_m4(tmp_path):
+    """The DSP path compiles cleanly for a freestanding M4 and really emits SXTB16 + SMLAD."""
+    folder = write_export(tiny_model("cfc", {"backbone_units": 16}), tmp_path / "export")
+    src = generate(folder, precision="int8").write(tmp_path / "src")
+    cmd = [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabihf", "-mcpu=cortex_m4+vfp4d16sp",
+           "-O2", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-Wno-unused-command-line-argument",
+           "-ffreestanding", "-S", "-o", "cfc.s", "cfc.c"]
+    subprocess.run(cmd, cwd=src, capture_output=True, check=True)
+    asm = (src / "cfc.s").read_bytes().lower()
+    assert b"smlad" in asm and b"sxtb16" in asm
