@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+TOLERANCE_SOURCE = {
+    "fp32": "the export's fp32 verification tolerance",
+    "int8": "int8: twice the worst relative error of the export's verified int8 artifacts, at least 2 %; 5 % "
+            "when it has none",
+}
+
 
 def _fmt_int(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
@@ -105,7 +111,7 @@ to your flags.
 ## Golden test
 
 `test_main.c` steps each golden sequence from the zero state and checks every real step's outputs with
-`|y - ref| <= atol + rtol * max|ref|` (atol {atol:g}, rtol {rtol:g}: the export's fp32 verification tolerance),
+`|y - ref| <= atol + rtol * max|ref|` (atol {atol:g}, rtol {rtol:g}: {TOLERANCE_SOURCE.get(src.precision, src.precision)}),
 and each final state the same way. On a host `main` prints the result and returns 0 or 1. On a device call
 `int {n}_golden_run({n}_golden_result_t *r)` (0 = pass) and read `r->failures`, `r->worst_error`.
 Host build when this bundle was made: {host_check}

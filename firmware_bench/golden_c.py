@@ -31,6 +31,8 @@ TEST_FILE = "test_main.c"
 VALUES_PER_LINE = 8
 RESULT_FORMAT = "<4i4f"  # the result struct: 4 ints then 4 floats, little-endian (x86-64 and Cortex-M)
 RESULT_BYTES = struct.calcsize(RESULT_FORMAT)
+INT8_MIN_RTOL = 0.02  # int8 golden bound: at least 2 % of max|ref| ...
+INT8_DEFAULT_RTOL = 0.05  # ... and 5 % when the export verified no int8 artifact to take it from
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,23 @@ class GoldenResult:
 
 
 def golden_tolerance(manifest: dict[str, Any], precision: str = "fp32") -> tuple[float, float]:
-    """(atol, rtol) the golden test checks with: the manifest's verification tolerance for fp32."""
-    if precision != "fp32":
-        raise UnsupportedModelError(f"golden-vector tolerance for precision {precision!r} is not defined yet "
-                                    "(fp32 only)")
+    """(atol, rtol) the golden test checks with.
+
+    fp32: the manifest's verification tolerance. int8: the fp32 atol, and an rtol of twice the worst relative
+    output error (max |artifact - pytorch| / max|pytorch|, free-running) of the export's verified int8
+    artifacts, at least INT8_MIN_RTOL; INT8_DEFAULT_RTOL when the export has no int8 artifact.
+    """
     verification = manifest.get("verification") or {}
-    return float(verification.get("atol", 1e-4)), float(verification.get("rtol", 1e-4))
+    atol, rtol = float(verification.get("atol", 1e-4)), float(verification.get("rtol", 1e-4))
+    if precision == "fp32":
+        return atol, rtol
+    if precision != "int8":
+        raise UnsupportedModelError(f"golden-vector tolerance for precision {precision!r} is not defined "
+                                    "(fp32, int8)")
+    relative = [a["parity"]["max_abs_error"] / a["parity"]["reference_max_abs"]
+                for a in manifest.get("artifacts", []) if str(a.get("precision", "")).startswith("int8")
+                and (a.get("parity") or {}).get("reference_max_abs")]
+    return atol, max(INT8_MIN_RTOL, 2.0 * max(relative)) if relative else INT8_DEFAULT_RTOL
 
 
 def _array(ctype: str, ident: str, values: np.ndarray, fmt) -> str:

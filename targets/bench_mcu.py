@@ -75,7 +75,22 @@ def plan_firmware(export_dir: Path, manifest: dict[str, Any], precision: str) ->
         reason = f"{export_dir} has no float checkpoint to generate C from"
     if reason is not None:
         return [], [{"backend": FIRMWARE, "precision": p, "reason": reason} for p in wanted]
-    return wanted, []
+    return _generatable(export_dir, wanted)
+
+
+def _generatable(export_dir: Path, precisions: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The precisions the generator writes for this model; the others skipped with its reason (e.g. int8 LTC)."""
+    from edgelnn.errors import UnsupportedModelError
+    from edgelnn.firmware_bench.codegen import generate
+
+    ok, skipped = [], []
+    for p in precisions:
+        try:
+            generate(export_dir, p)
+            ok.append(p)
+        except UnsupportedModelError as exc:
+            skipped.append({"backend": FIRMWARE, "precision": p, "reason": str(exc)})
+    return ok, skipped
 
 
 def firmware_job(export_dir: Path, target: str | Path, precision: str, steps: int = FIRMWARE_STEPS) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from edgelnn.errors import ArtifactIntegrityError, UnsupportedModelError
 from edgelnn.export.golden import read_golden
 from edgelnn.export.manifest import sha256_of, validate_manifest
 from edgelnn.firmware_bench.codegen import generate
-from edgelnn.firmware_bench.golden_c import TEST_FILE, golden_test_c, golden_tolerance
+from edgelnn.firmware_bench.golden_c import (
+    INT8_DEFAULT_RTOL,
+    INT8_MIN_RTOL,
+    TEST_FILE,
+    golden_test_c,
+    golden_tolerance,
+)
 from edgelnn.firmware_bench.host import find_compiler
 
 
@@ -99,11 +105,22 @@ def test_golden_test_fails_on_a_corrupted_expected_value(golden_export, tmp_path
     assert "FAIL (1 of" in proc.stdout
 
 
-def test_golden_test_refuses_inconsistent_vectors_and_int8_tolerance(golden_export):
+def test_golden_test_refuses_inconsistent_vectors(golden_export):
     golden = read_golden(golden_export)
     src = generate(golden_export, "fp32")
     with pytest.raises(UnsupportedModelError, match="shape"):
         golden_test_c(src.name, golden, 1e-4, 1e-4, input_size=src.input_size + 1, state_size=src.state_size,
                       output_size=src.output_size)
-    with pytest.raises(UnsupportedModelError, match="int8"):
-        golden_tolerance(_manifest(golden_export), "int8")
+
+
+def test_golden_tolerance_per_precision(golden_export):
+    manifest = _manifest(golden_export)  # fp32 artifacts only
+    assert golden_tolerance(manifest) == (manifest["verification"]["atol"], manifest["verification"]["rtol"])
+    assert golden_tolerance(manifest, "int8") == (manifest["verification"]["atol"], INT8_DEFAULT_RTOL)
+    int8 = {"precision": "int8-dynamic", "parity": {"max_abs_error": 0.03, "reference_max_abs": 0.5}}
+    with_int8 = {**manifest, "artifacts": [*manifest["artifacts"], int8]}
+    assert golden_tolerance(with_int8, "int8")[1] == pytest.approx(2 * 0.03 / 0.5)
+    int8["parity"]["max_abs_error"] = 1e-4
+    assert golden_tolerance(with_int8, "int8")[1] == INT8_MIN_RTOL
+    with pytest.raises(UnsupportedModelError, match="int4"):
+        golden_tolerance(manifest, "int4")

@@ -115,3 +115,16 @@ def test_firmware_backend_selection():
     from edgelnn.firmware_bench.codegen import PRECISIONS
 
     assert bench_mcu.firmware_precisions("int8-full") == (["int8"] if "int8" in PRECISIONS else [])
+
+
+@needs_mcu
+def test_precision_all_gives_a_firmware_row_per_generated_precision(export):
+    from edgelnn.firmware_bench.codegen import PRECISIONS
+
+    result = bench(export, target="rp2040", backends=["firmware"], precision="all", settings=SETTINGS)
+    rows = _firmware_rows(result)
+    assert [r["precision"] for r in rows] == list(PRECISIONS)  # a CfC: every precision the generator writes
+    for row in rows:
+        assert row["status"] == "ok", row["error"]
+        assert row["firmware"]["core"] == "cortex-m0plus" and row["firmware"]["golden_check"]["status"] == "passed"
+    validate_bench(result.doc)
