@@ -85,7 +85,7 @@ def compare_rows(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({"label": pol["label"], "ood_mean": ood, "memory_kb": kb, "step_p99_us": us,
                      "ood_per_kb": None if ood is None or not kb else ood / kb,
                      "ood_per_us": None if ood is None or not us else ood / us})
-    return sorted(rows, key=lambda r: -np.inf if r["ood_per_kb"] is None else -r["ood_per_kb"])
+    return sorted(rows, key=lambda r: np.inf if r["ood_per_kb"] is None else -r["ood_per_kb"])
 
 
 def format_compare(rows: list[dict[str, Any]]) -> str:
@@ -109,7 +109,7 @@ def format_compare(rows: list[dict[str, Any]]) -> str:
 
 def train_and_export(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: int = 32, epochs: int = 30,
                      dagger_iterations: int = 2, dagger_epochs: int = 10, dagger_episodes: int = 16,
-                     formats: tuple[str, ...] = ("onnx",), int8: bool = True, seed: int = 0,
+                     batch_size: int = 16, formats: tuple[str, ...] = ("onnx",), int8: bool = True, seed: int = 0,
                      task_options: dict[str, Any] | None = None, progress: bool = False) -> Path:
     """Imitation (BC + DAgger) into ``out_dir/imitation``, then the ordinary export into ``out_dir/export``."""
     from edgelnn.control.imitation import imitate
@@ -118,7 +118,8 @@ def train_and_export(plant: str, out_dir: str | Path, model: str = "cfc", hidden
     out = Path(out_dir)
     result = imitate(plant, out / "imitation", model=model, hidden_size=hidden_size, epochs=epochs,
                      dagger_iterations=dagger_iterations, dagger_epochs=dagger_epochs,
-                     dagger_episodes=dagger_episodes, seed=seed, task_options=task_options, progress=progress)
+                     dagger_episodes=dagger_episodes, seed=seed, task_options=task_options, batch_size=batch_size,
+                     progress=progress)
     export_dir = out / "export"
     export_model(resolve_source(run=result.policy_run), ExportConfig(formats=tuple(formats), int8=int8, seed=seed),
                  export_dir, force=True)

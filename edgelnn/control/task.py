@@ -87,6 +87,31 @@ def load_dagger_data(path: str | Path, features: int, outputs: int, steps: int) 
     return split
 
 
+def windows(split: Split, length: int) -> Split:
+    """Every episode cut into consecutive windows of ``length`` samples (windows without a sample dropped):
+    shorter sequences train faster (fewer sequential steps per batch) and give more gradient steps."""
+    from edgelnn.tasks.base import Split
+
+    steps = split.x.shape[1]
+    if length >= steps:
+        return split
+    parts = []
+    for start in range(0, steps, length):
+        stop = min(start + length, steps)
+        keep = split.mask[:, start]
+        if not keep.any():
+            break
+        pad = length - (stop - start)
+
+        def cut(a, fill):
+            part = a[keep, start:stop]
+            widths = [(0, 0), (0, pad)] + [(0, 0)] * (a.ndim - 2)
+            return np.pad(part, widths, constant_values=fill)
+
+        parts.append(Split(x=cut(split.x, 0.0), t=cut(split.t, 1.0), y=cut(split.y, 0.0), mask=cut(split.mask, False)))
+    return Split(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "t", "y", "mask")))
+
+
 def _concat(a: Split, b: Split) -> Split:
     from edgelnn.tasks.base import Split
 
@@ -95,12 +120,13 @@ def _concat(a: Split, b: Split) -> Split:
 
 def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int = 8, n_test: int = 8,
                        episode_steps: int = 1000, jitter: float = 0.2, drop_range: tuple[float, float] = (0.0, 0.3),
-                       noise_std: float = 0.05, dagger_data: str | None = None) -> Task:
+                       noise_std: float = 0.05, window_steps: int = 1000, dagger_data: str | None = None) -> Task:
     """The imitation task of ``plant`` (see the module docstring).
 
     ``episode_steps`` is capped at the plant's episode length; ``jitter`` (< 1) is the relative period
     jitter; each training episode drops frames with a probability drawn from ``drop_range``; ``noise_std``
-    is the gaussian sensor noise (observation units) added to the test inputs of ``ood-noise``.
+    is the gaussian sensor noise (observation units) added to the test inputs of ``ood-noise``; the train
+    split (expert and DAgger episodes) is cut into windows of ``window_steps`` samples.
     """
     from edgelnn.tasks.base import Split, Task
 
@@ -124,6 +150,7 @@ def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int 
     }
     if dagger_data:
         splits["train"] = _concat(splits["train"], load_dagger_data(dagger_data, spec.obs_size, spec.act_size, steps))
+    splits["train"] = windows(splits["train"], int(window_steps))
     ood = {}
     for name, physics in spec.physics_ood.items():
         cond = Condition(f"physics-{name}", "", physics=dict(physics), jitter=jitter)
@@ -140,5 +167,6 @@ def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int 
         name=f"control-{plant}", kind="regression", metric="mse", input_size=spec.obs_size,
         output_size=spec.act_size, splits=splits, ood_descriptions=ood, description=DESCRIPTIONS[plant],
         info={"plant": plant, "env_id": spec.env_id, "episode_steps": steps, "jitter": jitter,
-              "drop_range": [lo, hi], "noise_std": noise_std, "dagger_data": dagger_data},
+              "drop_range": [lo, hi], "noise_std": noise_std, "window_steps": window_steps,
+              "dagger_data": dagger_data},
     )

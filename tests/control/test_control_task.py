@@ -43,3 +43,13 @@ def test_dagger_data_is_added_to_train_and_a_bad_file_is_named(tmp_path):
         load_task("control-pendulum", dagger_data=str(tmp_path / "bad.npz"), **SMALL)
     with pytest.raises(TaskOptionError, match="jitter"):
         load_task("control-pendulum", jitter=1.5, **SMALL)
+
+
+def test_train_windows_keep_every_sample_once():
+    whole = load_task("control-pendulum", **SMALL)
+    cut = load_task("control-pendulum", window_steps=8, **SMALL)
+    a, b = whole.splits["train"], cut.splits["train"]
+    assert b.x.shape[1] == 8 and len(b) > len(a)
+    assert b.mask.sum() == a.mask.sum()
+    np.testing.assert_array_equal(np.sort(b.y[b.mask], axis=0), np.sort(a.y[a.mask], axis=0))
+    np.testing.assert_array_equal(cut.splits["test"].x, whole.splits["test"].x)  # only train is cut
