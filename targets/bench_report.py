@@ -117,7 +117,7 @@ def _manifest_lines(doc: dict[str, Any], result: dict[str, Any]) -> list[str]:
         return []
     metric = doc["task"]["metric"]
     runtime = (result.get("manifest_metrics") or {}).get("runtime") or "runtime not recorded"
-    shown = ", ".join(f"{name} {ours:.4g} vs {theirs:.4g}" for name, (ours, theirs) in diffs.items())
+    shown = ", ".join(f"{name} {ours:.6g} vs {theirs:.6g}" for name, (ours, theirs) in diffs.items())
     return [(f"note ({result['backend']} {result['precision']}): {metric} here ({result['backend']}) differs "
              f"from the manifest's ({runtime}): {shown}")]
 
