@@ -28,6 +28,9 @@ PLANT_HELP = "Plant: pendulum, cartpole, doublependulum, halfcheetah."
               help="Make the policy first: imitation (BC + DAgger) -> export (ONNX fp32 + int8) -> closed loop.")
 @click.option("--compare", "do_compare", is_flag=True,
               help="Train and export every model kind, then rank OOD return per KB and per microsecond.")
+@click.option("--target", default=None,
+              help="Processor in the loop: run the generated C policy in the Cortex-M emulator of this "
+                   "microcontroller profile (e.g. stm32f4) at every step, beside the host C backend.")
 @click.option("--model", default="cfc", show_default=True, help="Model kind for --train.")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Hidden size (--train/--compare).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
@@ -37,7 +40,7 @@ PLANT_HELP = "Plant: pendulum, cartpole, doublependulum, halfcheetah."
 @click.option("--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
               help="Imitation dataset option of the control-<env> task (e.g. n_train=64).")
 def control(plant, export_dir, backend, precision, episodes, conditions, steps, seed, out_dir, do_train, do_compare,
-            model, hidden, epochs, dagger, task_options) -> None:
+            target, model, hidden, epochs, dagger, task_options) -> None:
     """Run a policy in closed loop on --env and report normalised return, success and step latency per condition."""
     from pathlib import Path
 
@@ -48,6 +51,8 @@ def control(plant, export_dir, backend, precision, episodes, conditions, steps, 
 
     if sum(bool(v) for v in (export_dir, do_train, do_compare)) != 1:
         raise click.UsageError("give exactly one of --export DIR, --train or --compare")
+    if target and do_compare:
+        raise click.UsageError("--target (processor in the loop) runs one policy: use it with --export or --train")
     select_conditions(plant, conditions)  # unknown plant or condition: fail before any work
     options = parse_key_values(task_options, "--task-option")
     check_task_options(f"control-{plant}", options)
@@ -63,7 +68,8 @@ def control(plant, export_dir, backend, precision, episodes, conditions, steps, 
             click.echo(f"imitation (BC + {dagger} DAgger) of a {model} policy for {plant}, then export ...", err=True)
             export_dir = train_and_export(plant, out / model, model=model, seed=seed, **train_kw)
             click.echo(f"policy exported to {export_dir}", err=True)
-        report = control_exports(plant, [(export_dir, backend, precision)], out, conditions, episodes, seed, steps)
+        report = control_exports(plant, [(export_dir, backend, precision)], out, conditions, episodes, seed, steps,
+                                 target=target)
     click.echo(report.text)
     for path in report.files:
         click.echo(f"wrote {path}")

@@ -44,13 +44,24 @@ def _policy_info(model: Any) -> dict[str, Any]:
 
 def control_exports(plant: str, exports: list[tuple[str | Path, str, str]], out_dir: str | Path | None,
                     conditions: str | list[str] = "all", episodes: int = 20, seed: int = 0,
-                    steps: int | None = None, compare: bool = False) -> ControlReport:
-    """Closed loop of every ``(export_dir, backend, precision)`` on ``plant``; files into ``out_dir``."""
+                    steps: int | None = None, compare: bool = False, target: str | None = None) -> ControlReport:
+    """Closed loop of every ``(export_dir, backend, precision)`` on ``plant``; files into ``out_dir``.
+
+    ``target`` (a microcontroller profile, e.g. "stm32f4"): processor-in-the-loop instead of the runtime —
+    the generated C runs in the Cortex-M emulator at every step, and the host C backend runs the same
+    episodes beside it (same arithmetic: the returns must match).
+    """
     from edgelnn.control.experts import make_expert
 
     conds = select_conditions(plant, conditions)
-    policies, results = [], {}
+    policies, results, pil_lines = [], {}, []
     for export_dir, backend, precision in exports:
+        if target is not None:
+            entry, res, line = _processor_in_the_loop(plant, export_dir, target, conds, episodes, seed, steps)
+            policies.append(entry)
+            results[entry["label"]] = res
+            pil_lines.append(line)
+            continue
         model = load_policy(export_dir, plant, backend, precision)
         info = _policy_info(model)
         label = f"{info['model']} {model.precision} ({model.backend})"
@@ -62,6 +73,8 @@ def control_exports(plant: str, exports: list[tuple[str | Path, str, str]], out_
     extra = {"compare": compare_rows(policies)} if compare else None
     doc = build_document(plant, episodes, seed, conds, policies, make_expert(plant).name, extra)
     text = format_report(doc)
+    if pil_lines:
+        text += "\n" + "\n".join(pil_lines)
     if compare:
         text += "\n\n" + format_compare(doc["compare"])
     files: list[Path] = []
@@ -71,6 +84,31 @@ def control_exports(plant: str, exports: list[tuple[str | Path, str, str]], out_
         files.append(write_document(doc, out / "control.json"))
         files += write_plots(doc, results, out)
     return ControlReport(doc, text, files)
+
+
+def _processor_in_the_loop(plant: str, export_dir: str | Path, target: str, conds: list[Any], episodes: int,
+                           seed: int, steps: int | None) -> tuple[dict[str, Any], list[Any], str]:
+    """The emulated-MCU policy under every condition, with the host C backend's returns beside it."""
+    from edgelnn.control.loop import check_policy_fits
+    from edgelnn.control.pil import McuPolicy
+
+    mcu = McuPolicy(export_dir, target)
+    check_policy_fits(mcu, plant, f"export {export_dir}")
+    res = evaluate_policy(RuntimePolicy(mcu), plant, conds, episodes, seed, steps)
+    host = load_policy(export_dir, plant, "c", "fp32")
+    host_res = evaluate_policy(RuntimePolicy(host), plant, conds, episodes, seed, steps)
+    diff = max(abs(a - b) for r, h in zip(res, host_res) for a, b in zip(r.returns, h.returns))
+    scale = max(abs(b) for h in host_res for b in h.returns)
+    period = min(r.period_s for r in res)
+    pil = {**mcu.summary(period), "host_c_return_max_abs_diff": diff, "host_c_return_max_abs": scale}
+    info = {**_policy_info(host), "backend": mcu.backend, "artifact": "generated C (emulated)", "pil": pil}
+    label = f"{info['model']} fp32 (C on emulated {target})"
+    line = (f"processor in the loop, {target} ({pil['core']}, {pil['clock_mhz']} MHz): "
+            f"{pil['instructions_mean']:.0f} instructions and ~{pil['cycles_mean'] or 0:.0f} cycles (estimated) per "
+            f"step = {pil.get('step_us_max', float('nan')):.1f} us at the clock; fits the {period * 1e3:.0f} ms "
+            f"period: {pil.get('fits_period')}, fits 100 Hz: {pil.get('fits_100hz')}; closed-loop return vs the "
+            f"host C backend: max |diff| {diff:.3g} (returns up to {scale:.3g})")
+    return policy_entry(label, info, res), res, line
 
 
 def compare_rows(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:

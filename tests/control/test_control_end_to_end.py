@@ -93,3 +93,23 @@ def test_example_script_runs(policy):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("return ")
     assert len((ROOT / "examples" / "control_loop.py").read_text().splitlines()) < 40
+
+
+def test_processor_in_the_loop_matches_the_host_c_backend(policy, tmp_path):
+    from edgelnn.control.pipeline import control_exports
+    from edgelnn.runtime.backends import BACKENDS
+
+    pytest.importorskip("unicorn")
+    pytest.importorskip("ziglang")
+    if not BACKENDS["c"].installed():
+        pytest.skip("no host C compiler")
+    report = control_exports("pendulum", [(policy, "c", "fp32")], tmp_path, "nominal", episodes=1, steps=15,
+                             target="stm32f4")
+    doc = json.loads((tmp_path / "control.json").read_text())
+    jsonschema.validate(doc, control_schema())
+    pil = doc["policies"][0]["pil"]
+    assert pil["target"] == "stm32f4" and pil["steps"] == 15 and pil["instructions_mean"] > 1000
+    assert pil["cycles_mean"] > 0 and pil["fits_100hz"] == (pil["step_us_max"] < 10_000)
+    # same C source on the emulated M4 and on the host: the closed-loop returns agree
+    assert pil["host_c_return_max_abs_diff"] <= 1e-6 + 1e-5 * pil["host_c_return_max_abs"]
+    assert "processor in the loop, stm32f4" in report.text
