@@ -14,8 +14,9 @@ from edgelnn.errors import (
     ArtifactIntegrityError,
     ArtifactLoadError,
     ArtifactNotFoundError,
-    EdgelnnError,
+    CompileError,
     RuntimeMissingError,
+    UnsupportedModelError,
 )
 from edgelnn.export.formats.base import Artifact, TensorSpec
 from edgelnn.export.manifest import read_manifest, sha256_of
@@ -102,8 +103,8 @@ def open_runner(backend: Backend, path: Path, entry: dict[str, Any], threads: in
     from deep inside the runtime)."""
     try:
         return OPENERS[backend.name](path, artifact_record(entry), threads)
-    except EdgelnnError:  # already a named error (missing runtime, compile error, unsupported model, ...)
-        raise
+    except (RuntimeMissingError, ArtifactLoadError, CompileError, UnsupportedModelError):
+        raise  # named errors that say what to do (install, fix the C, pick another backend)
     except ImportError as err:
         raise RuntimeMissingError(f"backend {backend.name!r} failed to import: {err}; {backend.install}") from err
     except Exception as err:

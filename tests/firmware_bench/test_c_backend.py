@@ -3,6 +3,7 @@ backend, the cache beside the export, batch rows, and named errors through load(
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from edgelnn.errors import CompileError, CompilerNotFoundError
+from edgelnn.errors import ArtifactLoadError, CompileError, CompilerNotFoundError, UnsupportedModelError
 from edgelnn.export import ExportConfig, Source, export_model
+from edgelnn.export.manifest import sha256_of
 from edgelnn.firmware_bench import host
 from edgelnn.models import build_model, make_config, save_checkpoint
 from edgelnn.runtime import BACKENDS, list_backends, load
@@ -92,9 +94,32 @@ def test_batch_rows_step_independently(exported):
 
 
 def test_compile_error_surfaces_through_load(exported, tmp_path, monkeypatch):
-    copy = Path(shutil.copytree(exported, tmp_path / "export", ignore=shutil.ignore_patterns(host.CACHE_DIRNAME)))
     monkeypatch.setattr(host, "FLAGS", (*host.FLAGS, "-include", "no_such_header.h"))
     with pytest.raises(CompileError, match="no_such_header"):
+        load(_copy(exported, tmp_path), backend="c")
+
+
+def _copy(exported: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(exported, tmp_path / "export", ignore=shutil.ignore_patterns(host.CACHE_DIRNAME)))
+
+
+def test_unsupported_option_surfaces_through_load(exported, tmp_path, monkeypatch):
+    from edgelnn.firmware_bench.codegen import emit
+
+    monkeypatch.delitem(emit.ACTIVATIONS_C, "lecun_tanh")  # as if the model used an activation without C
+    with pytest.raises(UnsupportedModelError, match="lecun_tanh"):
+        load(_copy(exported, tmp_path), backend="c")
+
+
+def test_truncated_checkpoint_is_a_load_error(exported, tmp_path):
+    """A checkpoint cut in half (manifest sha256 updated to match) is an ArtifactLoadError, as for torch."""
+    copy = _copy(exported, tmp_path)
+    path = copy / "model.safetensors"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["torch_checkpoint"]["sha256"] = sha256_of(path)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactLoadError, match="c cannot load it"):
         load(copy, backend="c")
 
 
