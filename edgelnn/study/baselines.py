@@ -1,0 +1,59 @@
+"""Trivial predictors per split, and each split's metric normalised by them.
+
+Classification: the majority class of the training labels. Regression: the training mean of the targets
+(per output) and persistence (predict the last observation: the target at step t is the input at step t,
+for tasks whose inputs and targets share one space, i.e. next-state and forecast tasks). A split's
+*normalised error* is the model's error over the best trivial predictor's error on that same split
+(error = 1 - accuracy, or the MSE): 1 = no better than trivial, 0 = perfect. Ratios of normalised errors do
+not call a harder condition easier when an OOD split merely shrinks the target's variance (walker2d's
+ood-physics: heavier links move less, so every raw MSE drops).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+EPS = 1e-12
+
+
+def _error(metric: str, value: float) -> float:
+    return 1.0 - value if metric == "accuracy" else value
+
+
+def trivial_metrics(task: Any) -> dict[str, dict[str, float]]:
+    """Per split: the task metric of each trivial predictor, fitted on the training split only."""
+    train = task.splits["train"]
+    out: dict[str, dict[str, float]] = {}
+    if task.metric == "accuracy":
+        majority = int(np.bincount(train.y, minlength=task.output_size).argmax())
+        for name, split in task.splits.items():
+            out[name] = {"majority": float((split.y == majority).mean())}
+        return out
+    mean = train.y[train.mask].astype(np.float64).mean(axis=0)  # [O]
+    persistence = task.input_size == task.output_size
+    for name, split in task.splits.items():
+        mask = split.mask.astype(bool)
+        y = split.y[mask].astype(np.float64)
+        entry = {"mean": float(((y - mean) ** 2).mean())}
+        if persistence:
+            entry["persistence"] = float(((split.x[mask].astype(np.float64) - y) ** 2).mean())
+        out[name] = entry
+    return out
+
+
+def best_trivial(metric: str, trivial: dict[str, float]) -> float:
+    """The best trivial predictor's metric on one split."""
+    return max(trivial.values()) if metric == "accuracy" else min(trivial.values())
+
+
+def normalised_error(metric: str, value: float, trivial: dict[str, float]) -> float:
+    """Model error / best trivial error on the same split (1 = trivial, 0 = perfect)."""
+    return _error(metric, value) / max(_error(metric, best_trivial(metric, trivial)), EPS)
+
+
+def beats_trivial(metric: str, value: float, trivial: dict[str, float]) -> bool:
+    """Whether the model is strictly better than every trivial predictor on this split."""
+    base = best_trivial(metric, trivial)
+    return value > base if metric == "accuracy" else value < base

@@ -1,0 +1,237 @@
+"""One cell of the study: train -> export (fp32 + int8) -> bench, then the numbers the study reports.
+
+Each cell is an ordinary run directory and export directory under ``OUT/cells/<model>-<task>-s<seed>/``
+(``run/``, ``export/``), so every tool of the project opens them. ``cell.json`` is written last (atomically):
+its presence marks the cell finished. An interrupted cell resumes: training from its last finished epoch
+(run dir), an export that finished is reused (export dirs appear whole or not at all).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgelnn.study.baselines import beats_trivial, best_trivial, normalised_error, trivial_metrics
+from edgelnn.study.grid import Cell, family
+from edgelnn.utils.atomic import write_json_atomic
+
+CELL_FILE = "cell.json"
+# Which int8 artifact stands for "int8" in the study: the full-integer one a microcontroller runs, else the
+# best static one, else dynamic range.
+INT8_PREFERENCE = ("tflite-int8-full", "onnx-int8-static", "tflite-int8-dynamic", "onnx-int8-dynamic")
+DEVICE_CORE = "cortex-m4f"
+DEVICE_PENDING = ("Cortex-M4F instructions, flash and RAM come from the firmware bench (issue 9: C code "
+                  "generation and Cortex-M emulation), which this study does not call yet")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Export and bench settings of every cell (part of a preset)."""
+
+    formats: tuple[str, ...] = ("onnx",)
+    verify_sequences: int = 128
+    calibration_rows: int = 256
+    bench_backends: tuple[str, ...] = ("onnxruntime",)
+    bench_steps: int = 500
+    bench_warmup: int = 50
+    bench_eval_sequences: int = 16
+    bench_timeout_s: float = 600.0
+    mcu_target: str | None = None  # e.g. "stm32f4": TFLite Micro arena (host build) as a device-RAM bound
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"formats": list(self.formats), "verify_sequences": self.verify_sequences,
+                "calibration_rows": self.calibration_rows, "bench_backends": list(self.bench_backends),
+                "bench_steps": self.bench_steps, "bench_warmup": self.bench_warmup,
+                "bench_eval_sequences": self.bench_eval_sequences, "bench_timeout_s": self.bench_timeout_s,
+                "mcu_target": self.mcu_target}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineSettings:
+        data = dict(data)
+        data["formats"] = tuple(data["formats"])
+        data["bench_backends"] = tuple(data["bench_backends"])
+        return cls(**data)
+
+
+def cell_dir(out_dir: Path, cell_id: str) -> Path:
+    return Path(out_dir) / "cells" / cell_id
+
+
+def read_cell_record(path: Path) -> dict[str, Any] | None:
+    """A finished cell's record, or None when there is none (or it is unreadable: the cell runs again)."""
+    try:
+        record = json.loads((path / CELL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "status" in record else None
+
+
+def run_cell(cell: Cell, pipeline: PipelineSettings, out_dir: str | Path) -> dict[str, Any]:
+    """Run one cell end to end and write its ``cell.json``; a failure is recorded (status "failed", error)."""
+    folder = cell_dir(Path(out_dir), cell.cell_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        record = _measure(cell, pipeline, folder, timings)
+        record.update(status="ok", error=None)
+    except Exception as exc:  # noqa: BLE001  (a failed cell is a result: recorded, the study goes on)
+        record = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                  "traceback_tail": traceback.format_exc().strip().splitlines()[-3:]}
+    record = {**cell.to_dict(), "family": family(cell.model), **record,
+              "run_dir": f"cells/{cell.cell_id}/run", "export_dir": f"cells/{cell.cell_id}/export",
+              "timings": {**timings, "cell_s": round(time.perf_counter() - started, 3)}}
+    write_json_atomic(folder / CELL_FILE, record)
+    return record
+
+
+def _train(cell: Cell, run_path: Path) -> None:
+    from edgelnn.training import RunDir, TrainConfig, train
+
+    run = RunDir(run_path)
+    if run.is_complete():
+        return
+    resume = run.train_state.is_file()
+    if not resume and run_path.exists():
+        shutil.rmtree(run_path)  # interrupted before its first epoch ended: nothing to keep
+    cfg = TrainConfig(model=cell.kind, task=cell.task, hidden_size=cell.hidden_size,
+                      model_options=cell.model_options, epochs=cell.train.epochs, batch_size=cell.train.batch_size,
+                      lr=cell.train.lr, patience=cell.train.patience, seed=cell.seed,
+                      task_options=dict(cell.train.task_options))
+    train(cfg, run_path, resume=resume, progress=False)
+
+
+def _export(cell: Cell, pipeline: PipelineSettings, run_path: Path, export_path: Path) -> dict[str, Any]:
+    from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source
+
+    if not (export_path / "manifest.json").is_file():
+        cfg = ExportConfig(formats=pipeline.formats, int8=True, verify_sequences=pipeline.verify_sequences,
+                           calibration_rows=pipeline.calibration_rows, seed=cell.seed)
+        export_model(resolve_source(run=run_path), cfg, export_path, force=True)
+    return read_manifest(export_path)
+
+
+def _bench(pipeline: PipelineSettings, export_path: Path, target: str, backends: Any,
+           precision: str) -> dict[str, Any]:
+    from edgelnn.targets.bench import BenchSettings, bench
+
+    settings = BenchSettings(steps=pipeline.bench_steps, warmup=pipeline.bench_warmup, batches=(1,),
+                             eval_sequences=pipeline.bench_eval_sequences, timeout_s=pipeline.bench_timeout_s)
+    result = bench(export_path, target=target, backends=backends, precision=precision, settings=settings)
+    result.write()
+    return result.doc
+
+
+def _measure(cell: Cell, pipeline: PipelineSettings, folder: Path, timings: dict[str, float]) -> dict[str, Any]:
+    from edgelnn.tasks import load_task_for
+
+    run_path, export_path = folder / "run", folder / "export"
+    t0 = time.perf_counter()
+    _train(cell, run_path)
+    timings["train_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    manifest = _export(cell, pipeline, run_path, export_path)
+    timings["export_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    cpu = _bench(pipeline, export_path, "cpu", list(pipeline.bench_backends), "fp32")
+    mcu = _bench(pipeline, export_path, pipeline.mcu_target, ["tflm"], "int8-full") if pipeline.mcu_target else None
+    timings["bench_s"] = round(time.perf_counter() - t0, 3)
+    config = json.loads((run_path / "config.json").read_text())
+    task = load_task_for(config["train"])
+    return summarise(json.loads((run_path / "metrics.json").read_text()),
+                     json.loads((run_path / "history.json").read_text()), manifest, cpu, mcu,
+                     trivial_metrics(task))
+
+
+def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: dict[str, Any],
+              cpu: dict[str, Any], mcu: dict[str, Any] | None, trivial: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents."""
+    metric, splits = metrics["metric"], metrics["splits"]
+    per_split = {}
+    for name, value in splits.items():
+        per_split[name] = {"metric": value, "trivial": trivial[name], "trivial_best": best_trivial(metric, trivial[name]),
+                           "normalised_error": normalised_error(metric, value, trivial[name]),
+                           "beats_trivial": beats_trivial(metric, value, trivial[name])}
+    test = per_split["test"]
+    ood = {}
+    for name in (n for n in splits if n.startswith("ood-")):
+        entry = per_split[name]
+        raw_ratio = _ratio(_err(metric, entry["metric"]), _err(metric, test["metric"]))
+        ood[name] = {"metric": entry["metric"], "normalised_error": entry["normalised_error"],
+                     "degradation": _ratio(entry["normalised_error"], test["normalised_error"]),
+                     "raw_error_ratio": raw_ratio}
+    degradations = [v["degradation"] for v in ood.values() if v["degradation"] is not None]
+    seconds = [h["seconds"] for h in history]
+    state_size = next(int(s["shape"][-1]) for s in manifest["signature"]["inputs"] if s["name"] == "state")
+    return {
+        "metric": metric, "parameters": int(metrics["parameters"]), "state_size": state_size,
+        "epochs_run": int(metrics["epochs_run"]), "best_epoch": int(metrics["best_epoch"]),
+        "epochs_to_best": int(metrics["best_epoch"]) + 1,
+        "train_seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
+        "splits": per_split,
+        "id": {"metric": test["metric"], "normalised_error": test["normalised_error"]},
+        "ood": ood,
+        "ood_degradation_mean": sum(degradations) / len(degradations) if degradations else None,
+        "did_not_train": not test["beats_trivial"],
+        "int8": _int8(manifest, trivial["test"]),
+        "latency": _latency(cpu),
+        "device": _device(mcu),
+    }
+
+
+def _err(metric: str, value: float) -> float:
+    return 1.0 - value if metric == "accuracy" else value
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 1e-12 else num / den
+
+
+def _int8(manifest: dict[str, Any], trivial_test: dict[str, float]) -> dict[str, Any]:
+    metric = manifest["task"]["metric"]
+    reference = manifest["reference_metrics"]["test"]
+    by_name = {a["name"]: a for a in manifest["artifacts"] if a["precision"].startswith("int8")}
+    drops = {name: a["metric_drop"].get("test") for name, a in by_name.items()}
+    chosen = next((name for name in INT8_PREFERENCE if name in by_name), None)
+    if chosen is None:
+        return {"artifact": None, "metric": None, "drop": None, "normalised_error_increase": None,
+                "drops": drops, "reason": "the export made no int8 artifact"}
+    value = by_name[chosen]["metrics"]["test"]
+    increase = normalised_error(metric, value, trivial_test) - normalised_error(metric, reference, trivial_test)
+    return {"artifact": chosen, "metric": value, "drop": drops[chosen], "normalised_error_increase": increase,
+            "drops": drops, "reason": None}
+
+
+def _latency(cpu: dict[str, Any]) -> dict[str, Any]:
+    rows = {r["backend"]: r["latency_us"]["step"]["p50"] for r in cpu["results"]
+            if r["status"] == "ok" and r.get("latency_us")}
+    if not rows:
+        failed = "; ".join(f"{r['backend']}: {r['error']}" for r in cpu["results"] if r["status"] != "ok")
+        return {"backend": None, "step_p50_us": None, "by_backend": {}, "reason": failed or "nothing benched"}
+    fastest = min(rows, key=rows.get)
+    return {"backend": fastest, "step_p50_us": rows[fastest], "by_backend": rows, "reason": None}
+
+
+def _device(mcu: dict[str, Any] | None) -> dict[str, Any]:
+    """Device numbers: Cortex-M4F instructions/flash/RAM (pending the firmware bench) and, when the preset
+    benches a microcontroller target, the TFLite Micro RAM upper bound (arena + state + I/O, host build)."""
+    out = {"core": DEVICE_CORE, "instructions_per_step": None, "flash_bytes": None, "ram_bytes": None,
+           "reason": DEVICE_PENDING, "tflm_target": None, "tflm_ram_upper_bytes": None, "tflm_flash_bytes": None,
+           "tflm_reason": "the preset benches no microcontroller target (mcu_target unset)"}
+    if mcu is None:
+        return out
+    out["tflm_target"] = mcu["target"]["name"]
+    ok = [r for r in mcu["results"] if r["status"] == "ok"]
+    if not ok:
+        out["tflm_reason"] = "; ".join(str(r.get("error")) for r in mcu["results"]) or "tflm was not benched"
+        return out
+    checks = {c["resource"]: c for c in ok[0]["verdict"]["checks"]}
+    out["tflm_ram_upper_bytes"] = checks.get("ram", {}).get("bytes")
+    out["tflm_flash_bytes"] = checks.get("flash", {}).get("bytes")
+    out["tflm_reason"] = None
+    return out

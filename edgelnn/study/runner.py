@@ -1,0 +1,261 @@
+"""Run the study: plan the grid, run the cells that are not finished, write results and the report.
+
+Resumable: a finished cell (``cells/<id>/cell.json`` with status ok) is never recomputed; a failed cell is
+recorded with its error and tried again on the next run; an interrupted cell resumes from its last epoch.
+``jobs`` > 1 runs cells in that many local processes. ``shard=(i, n)`` runs every n-th cell from the i-th,
+so a batch system can spread the grid over machines; :func:`collect` merges their directories.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgelnn.errors import InUseError
+from edgelnn.study.cell import CELL_FILE, PipelineSettings, cell_dir, read_cell_record, run_cell
+from edgelnn.study.errors import StudyError
+from edgelnn.study.grid import Cell, Match, TrainSettings, build_grid, shard_cells
+from edgelnn.study.presets import PRESETS
+from edgelnn.study.results import build_results, read_results, write_results
+from edgelnn.utils.atomic import make_temp_dir, write_json_atomic
+from edgelnn.utils.locking import exclusive_lock
+
+SPEC_FILE = "study.json"
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What to run: the grid, the matching, training per task and the export/bench pipeline."""
+
+    models: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    match: Match
+    train: dict[str, TrainSettings]
+    pipeline: PipelineSettings
+    preset: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"preset": self.preset, "models": list(self.models), "tasks": list(self.tasks),
+                "seeds": list(self.seeds), "match": self.match.to_dict(),
+                "train": {task: self.train_for(task).to_dict() for task in self.tasks},
+                "pipeline": self.pipeline.to_dict()}
+
+    def train_for(self, task: str) -> TrainSettings:
+        return self.train.get(task, TrainSettings())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudySpec:
+        return cls(models=tuple(data["models"]), tasks=tuple(data["tasks"]), seeds=tuple(data["seeds"]),
+                   match=Match(**data["match"]), train={k: TrainSettings(**v) for k, v in data["train"].items()},
+                   pipeline=PipelineSettings.from_dict(data["pipeline"]), preset=data.get("preset"))
+
+    def cells(self) -> list[Cell]:
+        return build_grid(list(self.models), list(self.tasks), list(self.seeds), self.match,
+                          {task: self.train_for(task) for task in self.tasks})
+
+
+def make_spec(preset: str = "demo", models: list[str] | None = None, tasks: list[str] | None = None,
+              seeds: list[int] | None = None, match: Match | None = None) -> StudySpec:
+    """A preset's spec with its grid overridden where given."""
+    if preset not in PRESETS:
+        raise StudyError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    p = PRESETS[preset]
+    return StudySpec(models=tuple(models if models is not None else p.models),
+                     tasks=tuple(tasks if tasks is not None else p.tasks),
+                     seeds=tuple(seeds if seeds is not None else p.seeds), match=match or p.match,
+                     train=dict(p.train), pipeline=p.pipeline, preset=preset)
+
+
+@dataclass
+class StudyRun:
+    """What one call did: the results document, the report, and which cells ran, were reused or failed."""
+
+    out_dir: Path
+    results: dict[str, Any]
+    report_path: Path | None
+    executed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+Progress = Callable[[str], None]
+
+
+def _claim_spec(out_dir: Path, spec: StudySpec) -> None:
+    """Record the spec in OUT/study.json; refuse an OUT that holds another study's cells."""
+    path = out_dir / SPEC_FILE
+    mine = json.loads(json.dumps(spec.to_dict()))
+    if path.is_file():
+        try:
+            theirs = json.loads(path.read_text())
+        except ValueError:
+            theirs = None
+        if theirs is not None and theirs != mine:
+            raise StudyError(f"{out_dir} holds a study with other settings ({path}); choose another --out or "
+                             "rerun it with the same options")
+    write_json_atomic(path, mine)
+
+
+def _finished(cell: Cell, out_dir: Path) -> dict[str, Any] | None:
+    """The record of a finished ok cell with this cell's settings; StudyError if OUT holds it with others."""
+    record = read_cell_record(cell_dir(out_dir, cell.cell_id))
+    if record is None or record.get("status") != "ok":
+        return None
+    mine = json.loads(json.dumps(cell.to_dict()))
+    theirs = {k: record.get(k) for k in mine}
+    if theirs != mine:
+        raise StudyError(f"cell {cell.cell_id} in {out_dir} was run with other settings; choose another --out")
+    return record
+
+
+def _run_locked(cell: Cell, pipeline: PipelineSettings, out_dir: Path) -> dict[str, Any] | None:
+    """Run one cell holding its lock; None when another process is running it."""
+    folder = cell_dir(out_dir, cell.cell_id)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with exclusive_lock(folder.parent / f".{cell.cell_id}.lock", f"cell {cell.cell_id}"):
+            return run_cell(cell, pipeline, out_dir)
+    except InUseError:
+        return None
+
+
+def _worker(cell: Cell, pipeline: PipelineSettings, out_dir: str, threads: int) -> dict[str, Any] | None:
+    import torch
+
+    torch.set_num_threads(threads)
+    return _run_locked(cell, pipeline, Path(out_dir))
+
+
+def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[int, int] | None = None,
+              progress: Progress | None = None, report: bool = True) -> StudyRun:
+    """Run the cells of ``spec`` (or of one shard) that are not finished in ``out_dir``; write results.json,
+    results.csv and (``report``) report.md with plots from every finished cell of the grid there."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise StudyError(f"jobs={jobs!r} is not valid; it must be an integer >= 1")
+    started = time.perf_counter()
+    say = progress or (lambda _: None)
+    grid = spec.cells()  # bad names, empty grid, impossible budgets: fail before any work
+    todo = shard_cells(grid, *shard) if shard else grid
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _claim_spec(out, spec)
+    run = StudyRun(out, {}, None)
+    pending = []
+    for cell in todo:
+        if _finished(cell, out) is not None:
+            run.reused.append(cell.cell_id)
+        else:
+            pending.append(cell)
+    say(f"{len(todo)} cells{f' (shard {shard[0]}/{shard[1]} of {len(grid)})' if shard else ''}: "
+        f"{len(run.reused)} finished before, {len(pending)} to run")
+
+    def done(i: int, cell: Cell, record: dict[str, Any] | None) -> None:
+        if record is None:
+            say(f"[{i}/{len(pending)}] {cell.cell_id}: skipped (another process is running it)")
+            return
+        run.executed.append(cell.cell_id)
+        if record["status"] != "ok":
+            run.failed.append(cell.cell_id)
+        state = "ok" if record["status"] == "ok" else f"FAILED: {record['error']}"
+        if record["status"] == "ok" and record["did_not_train"]:
+            state = "ok (did not train: no better than the trivial baseline)"
+        say(f"[{i}/{len(pending)}] {cell.cell_id}: {state} ({record['timings']['cell_s']:.1f} s)")
+
+    if jobs == 1 or len(pending) <= 1:
+        for i, cell in enumerate(pending, 1):
+            done(i, cell, _run_locked(cell, spec.pipeline, out))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(_worker, cell, spec.pipeline, str(out), threads): cell for cell in pending}
+            try:
+                for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                    done(i, futures[future], future.result())
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    run.wall_s = time.perf_counter() - started
+    run.results, run.report_path = _finish(out, spec.to_dict(), _records(out, grid), report, run.wall_s)
+    return run
+
+
+def _records(out_dir: Path, cells: list[Cell]) -> list[dict[str, Any]]:
+    found = (read_cell_record(cell_dir(out_dir, c.cell_id)) for c in cells)
+    return [r for r in found if r is not None]
+
+
+def _finish(out_dir: Path, study: dict[str, Any], records: list[dict[str, Any]], report: bool,
+            wall_s: float | None) -> tuple[dict[str, Any], Path | None]:
+    doc = build_results({**study, "wall_s": wall_s}, records)
+    write_results(doc, out_dir)
+    report_path = None
+    if report:
+        from edgelnn.study.report import write_report
+
+        report_path = write_report(doc, out_dir)
+    return doc, report_path
+
+
+def collect(shard_dirs: list[str | Path], out_dir: str | Path, report: bool = True) -> StudyRun:
+    """Merge the cells of shard directories (one study, run with --shard) into ``out_dir``: cell directories
+    are copied in (whole: temporary name, then rename), then results.json and the report cover them all."""
+    if not shard_dirs:
+        raise StudyError("--collect needs at least one study directory")
+    out = Path(out_dir)
+    specs = []
+    for folder in map(Path, shard_dirs):
+        path = folder / SPEC_FILE
+        if not path.is_file():
+            raise StudyError(f"{folder} is not a study directory (no {SPEC_FILE})")
+        specs.append(json.loads(path.read_text()))
+    if any(s != specs[0] for s in specs[1:]):
+        raise StudyError("the directories to collect hold studies with different settings")
+    spec = StudySpec.from_dict(specs[0])
+    out.mkdir(parents=True, exist_ok=True)
+    _claim_spec(out, spec)
+    run = StudyRun(out, {}, None)
+    for folder in map(Path, shard_dirs):
+        for source in sorted((folder / "cells").glob(f"*/{CELL_FILE}")):
+            target = cell_dir(out, source.parent.name)
+            if target.resolve() == source.parent.resolve() or read_cell_record(target) is not None:
+                continue
+            record = read_cell_record(source.parent)
+            if record is None:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = make_temp_dir(f".{target.name}.tmp-", target.parent) / "cell"
+            shutil.copytree(source.parent, staging)
+            if target.exists():
+                shutil.rmtree(target)  # an unfinished cell of this directory: the shard's is finished
+            os.replace(staging, target)
+            shutil.rmtree(staging.parent)
+            run.reused.append(target.name)
+    grid = spec.cells()
+    run.results, run.report_path = _finish(out, spec.to_dict(), _records(out, grid), report, None)
+    return run
+
+
+def report_only(out_dir: str | Path) -> Path:
+    """Rebuild report.md and its plots from ``out_dir``/results.json (validated; nothing is run)."""
+    from edgelnn.study.report import write_report
+
+    return write_report(read_results(out_dir), Path(out_dir))
+
+
+def run_preset(name: str, out_dir: str | Path, jobs: int = 1, progress: bool = True) -> StudyRun:
+    """Run preset ``name`` with its own grid (e.g. the demo)."""
+    import click
+
+    return run_study(make_spec(name), out_dir, jobs=jobs, progress=(lambda m: click.echo(m, err=True))
+                     if progress else None)

@@ -1,0 +1,97 @@
+"""Trivial predictors, normalised errors (the walker2d trap) and "did not train"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgelnn.study.baselines import beats_trivial, normalised_error, trivial_metrics
+from edgelnn.study.cell import summarise
+from edgelnn.tasks import Split, Task
+
+
+def _classification_task() -> Task:
+    def split(labels):
+        n = len(labels)
+        return Split(x=np.ones((n, 3, 1), np.float32), t=np.ones((n, 3), np.float32),
+                     y=np.asarray(labels, np.int64), mask=np.ones((n, 3), bool))
+
+    splits = {"train": split([2, 2, 2, 0, 1]), "val": split([2, 0]), "test": split([2, 2, 0, 1]),
+              "ood-noise": split([0, 0, 0, 2])}
+    return Task("toy", "classification", "accuracy", 1, 3, splits, {"ood-noise": "noise"}, "toy")
+
+
+def _regression_split(scale: float, n: int = 64, steps: int = 8, seed: int = 0) -> Split:
+    """x: a random walk; y: the next value, both times ``scale`` (OOD: same dynamics, smaller motion)."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.standard_normal((n, steps + 1)), axis=1) * scale
+    x, y = walk[:, :-1, None].astype(np.float32), walk[:, 1:, None].astype(np.float32)
+    return Split(x=x, t=np.ones((n, steps), np.float32), y=y, mask=np.ones((n, steps), bool))
+
+
+def _regression_task() -> Task:
+    splits = {"train": _regression_split(1.0, seed=1), "val": _regression_split(1.0, seed=2),
+              "test": _regression_split(1.0, seed=3), "ood-physics": _regression_split(0.5, seed=3)}
+    return Task("walk", "regression", "mse", 1, 1, splits, {"ood-physics": "moves less"}, "walk")
+
+
+def test_majority_class_from_the_training_labels_on_each_split():
+    trivial = trivial_metrics(_classification_task())
+    assert trivial["test"] == {"majority": 0.5} and trivial["ood-noise"] == {"majority": 0.25}
+
+
+def test_mean_and_persistence_on_each_split():
+    task = _regression_task()
+    trivial = trivial_metrics(task)
+    test = task.splits["test"]
+    mean = task.splits["train"].y.mean()
+    assert trivial["test"]["mean"] == pytest.approx(float(((test.y - mean) ** 2).mean()), rel=1e-6)
+    assert trivial["test"]["persistence"] == pytest.approx(1.0, rel=0.2)  # unit-variance increments
+    assert trivial["ood-physics"]["persistence"] == pytest.approx(trivial["test"]["persistence"] / 4, rel=1e-5)
+
+
+def test_normalised_degradation_does_not_call_a_smaller_target_easier():
+    """The OOD split's targets move half as much: a model with the same relative skill has 4x lower raw MSE
+    there, a raw ratio of 0.25, but a normalised degradation of 1."""
+    trivial = trivial_metrics(_regression_task())
+    test_mse = 0.5 * trivial["test"]["persistence"]
+    ood_mse = 0.5 * trivial["ood-physics"]["persistence"]
+    assert ood_mse / test_mse == pytest.approx(0.25, rel=1e-5)
+    degradation = normalised_error("mse", ood_mse, trivial["ood-physics"]) / normalised_error("mse", test_mse,
+                                                                                                trivial["test"])
+    assert degradation == pytest.approx(1.0, rel=1e-5)
+
+
+def test_accuracy_normalisation_and_beating_the_baseline():
+    trivial = {"majority": 0.5}
+    assert normalised_error("accuracy", 0.5, trivial) == pytest.approx(1.0)
+    assert normalised_error("accuracy", 0.75, trivial) == pytest.approx(0.5)
+    assert not beats_trivial("accuracy", 0.5, trivial) and beats_trivial("accuracy", 0.51, trivial)
+    assert not beats_trivial("mse", 1.0, {"mean": 1.0, "persistence": 2.0}) and beats_trivial("mse", 0.9, {"mean": 1.0})
+
+
+def _manifest(reference_test: float, int8_test: float, metric: str = "accuracy") -> dict:
+    return {"task": {"metric": metric}, "reference_metrics": {"test": reference_test},
+            "signature": {"inputs": [{"name": "x", "shape": ["batch", 1]}, {"name": "state", "shape": ["batch", 4]},
+                                     {"name": "dt", "shape": ["batch", 1]}]},
+            "artifacts": [{"name": "onnx-int8-static", "precision": "int8-static", "metrics": {"test": int8_test},
+                           "metric_drop": {"test": reference_test - int8_test}}]}
+
+
+def _bench() -> dict:
+    return {"results": [{"backend": "onnxruntime", "status": "ok", "latency_us": {"step": {"p50": 12.0}}},
+                        {"backend": "litert", "status": "ok", "latency_us": {"step": {"p50": 7.0}}}]}
+
+
+@pytest.mark.parametrize(("test_accuracy", "did_not_train"), [(0.5, True), (0.25, True), (0.75, False)])
+def test_a_cell_that_does_not_beat_the_majority_class_did_not_train(test_accuracy, did_not_train):
+    trivial = trivial_metrics(_classification_task())
+    metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 2,
+               "splits": {"val": 0.5, "test": test_accuracy, "ood-noise": 0.25}}
+    history = [{"seconds": 1.0}, {"seconds": 3.0}]
+    record = summarise(metrics, history, _manifest(test_accuracy, test_accuracy), _bench(), None, trivial)
+    assert record["did_not_train"] is did_not_train
+    assert record["train_seconds_per_epoch"] == 2.0 and record["epochs_to_best"] == 1
+    assert record["latency"]["backend"] == "litert" and record["latency"]["step_p50_us"] == 7.0
+    assert record["state_size"] == 4 and record["device"]["instructions_per_step"] is None
+    assert record["device"]["reason"]  # null with a reason, never a made-up number

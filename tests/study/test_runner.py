@@ -1,0 +1,101 @@
+"""Resume (a rerun skips finished cells), failed cells, interruption, shards + collect == one unsharded run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from edgelnn.study import cell as cell_module
+from edgelnn.study import runner
+from edgelnn.study.errors import StudyError
+from edgelnn.study.results import read_results, without_timings
+
+from .helpers import tiny_spec
+
+
+def test_tiny_study_writes_cells_results_and_report(tiny_study):
+    out, run = tiny_study
+    assert sorted(run.executed) == ["cfc-sine-s0", "gru-sine-s0"]
+    for cell_id in run.executed:  # each cell: an ordinary run dir and export dir
+        folder = out / "cells" / cell_id
+        assert (folder / "run" / "metrics.json").is_file() and (folder / "export" / "manifest.json").is_file()
+    doc = read_results(out)  # validated against the schema
+    assert doc == run.results and len(doc["cells"]) == 2 and all(c["status"] == "ok" for c in doc["cells"])
+    assert (out / "report.md").is_file() and (out / "results.csv").is_file()
+
+
+def test_rerun_skips_finished_cells(tiny_study, counter, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    before = {p: p.stat().st_mtime_ns for p in (out / "cells").glob("*/cell.json")}
+    run = runner.run_study(tiny_spec(), out)
+    assert counter.ran == [] and sorted(run.reused) == sorted(tiny_study[1].executed)
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # no cell was rewritten
+    assert without_timings(read_results(out)) == without_timings(tiny_study[1].results)
+
+
+def test_interrupt_loses_at_most_the_running_cell(counter, tmp_path):
+    out = tmp_path / "study"
+    spec = tiny_spec(models=("gru",), seeds=(0, 1))  # gru-sine-s0, gru-sine-s1
+    counter.interrupt_at = "gru-sine-s1"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_study(spec, out)
+    assert counter.ran == ["gru-sine-s0"] and (out / "cells" / "gru-sine-s0" / "cell.json").is_file()
+    counter.interrupt_at = None
+    run = runner.run_study(spec, out)
+    assert counter.ran == ["gru-sine-s0", "gru-sine-s1"]  # only the interrupted cell ran again
+    assert run.reused == ["gru-sine-s0"] and run.executed == ["gru-sine-s1"]
+
+
+def test_a_failed_cell_is_recorded_and_the_others_run(counter, monkeypatch, tmp_path):
+    original = cell_module._export
+
+    def export(cell, *args):
+        if cell.model == "cfc":
+            raise RuntimeError("converter exploded")
+        return original(cell, *args)
+
+    monkeypatch.setattr(cell_module, "_export", export)
+    out = tmp_path / "study"
+    run = runner.run_study(tiny_spec(), out)
+    assert run.failed == ["cfc-sine-s0"] and sorted(run.executed) == ["cfc-sine-s0", "gru-sine-s0"]
+    cells = {c["cell_id"]: c for c in read_results(out)["cells"]}
+    assert cells["cfc-sine-s0"]["status"] == "failed"
+    assert cells["cfc-sine-s0"]["error"] == "RuntimeError: converter exploded"
+    assert cells["gru-sine-s0"]["status"] == "ok"
+    assert "cfc-sine-s0: RuntimeError: converter exploded" in (out / "report.md").read_text()
+    monkeypatch.setattr(cell_module, "_export", original)
+    rerun = runner.run_study(tiny_spec(), out)  # a failed cell is tried again, a finished one is not
+    assert rerun.executed == ["cfc-sine-s0"] and rerun.reused == ["gru-sine-s0"] and not rerun.failed
+
+
+def test_shards_collected_equal_one_unsharded_run(tiny_study, tmp_path):
+    shards = [tmp_path / f"shard{i}" for i in range(2)]
+    for i, folder in enumerate(shards):
+        run = runner.run_study(tiny_spec(), folder, shard=(i, 2))
+        assert len(run.executed) == 1
+    merged = runner.collect(shards, tmp_path / "merged")
+    assert (tmp_path / "merged" / "report.md").is_file()
+    assert without_timings(merged.results) == without_timings(tiny_study[1].results)
+    assert without_timings(read_results(tmp_path / "merged")) == without_timings(tiny_study[1].results)
+
+
+def test_collect_refuses_different_studies(tiny_study, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    spec = json.loads((tiny_study[0] / "study.json").read_text())
+    spec["seeds"] = [5]
+    (other / "study.json").write_text(json.dumps(spec))
+    with pytest.raises(StudyError, match="different settings"):
+        runner.collect([tiny_study[0], other], tmp_path / "merged")
+    with pytest.raises(StudyError, match="not a study directory"):
+        runner.collect([tmp_path / "missing"], tmp_path / "merged")
+
+
+def test_out_dir_of_another_study_is_refused(tiny_study, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    with pytest.raises(StudyError, match="other settings"):
+        runner.run_study(tiny_spec(seeds=(0, 1)), out)
