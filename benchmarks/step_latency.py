@@ -9,7 +9,7 @@ noise hits all alike:
 
 - the eager baseline: the ncps module called on a one-step sequence with its hidden state carried over
   (what a control loop written with ncps pays), or LSTMCell + Linear;
-- per backend (torch, onnxruntime, litert, tflm): ``StreamingModel.step(x, dt)``, the cost a user pays,
+- per backend (torch, onnxruntime, litert, tflm, c): ``StreamingModel.step(x, dt)``, the cost a user pays,
   and beside it ``model.raw(x, state, dt)``, the runtime's own runner call (set inputs, invoke, read
   outputs; the floor step() can reach).
 
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-BACKENDS = ("torch", "onnxruntime", "litert", "tflm")
+BACKENDS = ("torch", "onnxruntime", "litert", "tflm", "c")
 GOALS = {"cfc": 100.0, "ltc": 50.0}
 STEP_OVER_RAW_GOAL = 1.5
 DT = 1.0
@@ -181,7 +181,8 @@ def runtime_calls(art: Path, xs: np.ndarray, suffix: str = "") -> tuple[list[Can
 def invoke_only(backend: str, raw, x: np.ndarray, dt: np.ndarray, state_size: int) -> Callable[[int], object] | None:
     """The runtime's bare call with inputs already in place (the floor under raw), through the runners'
     internals: LiteRT / TFLM ``interpreter.invoke()``, onnxruntime ``session.run`` on a prebuilt feed,
-    torch ``StepModel.step`` on prebuilt tensors. None where a runner does not expose them."""
+    torch ``StepModel.step`` on prebuilt tensors, c the ctypes call of the compiled step on buffers already
+    filled. None where a runner does not expose them."""
     state = np.zeros((1, state_size), np.float32)
     if backend in ("litert", "tflm") and hasattr(raw, "_interp") and hasattr(raw, "_invoke"):
         raw._invoke(x, state, dt)  # sets the inputs once
@@ -189,6 +190,9 @@ def invoke_only(backend: str, raw, x: np.ndarray, dt: np.ndarray, state_size: in
     if backend == "onnxruntime" and hasattr(raw, "session"):
         feed = {"x": x, "state": state, "dt": dt}
         return lambda i, session=raw.session, names=raw.output_names: session.run(names, feed)
+    if backend == "c" and hasattr(raw, "_fn"):
+        raw(x, state, dt)  # fills the runner's input buffers once
+        return lambda i, fn=raw._fn, args=raw._args: fn(*args)
     if backend == "torch" and hasattr(raw, "model"):
         model, xt, st, dtt = raw.model, torch.from_numpy(x), torch.from_numpy(state), torch.from_numpy(dt)
 

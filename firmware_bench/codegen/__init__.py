@@ -24,7 +24,11 @@ math it needs (exp, tanh, sigmoid, log1p, softplus) comes from ``edgelnn_math.h`
 bounds are recorded in that header (and checked by tests/firmware_bench/test_mathlib.py). Reductions carry
 ``#pragma omp simd reduction(+:acc)``: compile with ``-fopenmp-simd`` to vectorize them on a host.
 Options the generator cannot write raise :class:`edgelnn.errors.UnsupportedModelError` (e.g. a GELU
-backbone, a precision other than fp32).
+backbone, int8 for LTC/LRC, a precision other than fp32/int8).
+
+On a host, :class:`edgelnn.firmware_bench.host.CStepRunner` compiles and steps the generated code through
+ctypes (the runtime's ``load(export_dir, backend="c")``); tests/firmware_bench/test_codegen.py checks every
+kind and its main options against ``model.step``.
 """
 
 from __future__ import annotations
