@@ -93,6 +93,22 @@ def test_bundle_passes_its_golden_vectors_in_the_emulator(bundled, core):
 
 
 @needs_mcu
+@pytest.mark.parametrize("core", ["cortex-m0plus", "cortex-m4f", "cortex-m7"])
+def test_int8_bundle_passes_its_golden_vectors_in_the_emulator(golden_export, tmp_path_factory, core):
+    from edgelnn.firmware_bench.codegen import PRECISIONS
+
+    if "int8" not in PRECISIONS:
+        pytest.skip("the C generator has no int8")
+    out = tmp_path_factory.getbasetemp() / "int8-bundle"
+    if not out.exists():  # one bundle for the three cores
+        make_bundle(golden_export, out, "int8", measure=False)
+    files = {p.name: p.read_text() for p in out.iterdir() if p.suffix in (".c", ".h")
+             and p.name != "control_loop_example.c"}
+    result = run_golden_emulated(files, "cfc", core)
+    assert result.passed, result.summary()
+
+
+@needs_mcu
 def test_emulated_golden_test_fails_on_a_corrupted_expected_value(golden_export, bundled):
     from edgelnn.export.golden import read_golden
     from edgelnn.firmware_bench.codegen import generate
