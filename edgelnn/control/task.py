@@ -45,9 +45,27 @@ def rollouts_to_split(episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     return Split(x=x, t=t, y=y, mask=mask)
 
 
-def expert_rollouts(plant_name: str, condition: Condition, seeds: list[int], steps: int, drop_probs=None):
-    """Episodes of the plant's expert under ``condition`` (one per seed), labelled by the expert."""
-    from edgelnn.control.episode import ExpertActor, run_episode
+class NoisyExpert:
+    """The expert with gaussian noise on the actions it applies (DART): its episodes visit the states around
+    its own trajectory that a learner's small errors lead to; the labels stay the clean expert actions."""
+
+    def __init__(self, expert, sigma: np.ndarray, seed: int) -> None:
+        self.expert, self.sigma, self.rng = expert, sigma, np.random.default_rng([seed, 2718])
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray, dt: float, t: float) -> np.ndarray:
+        return self.expert(obs, t) + self.sigma * self.rng.standard_normal(self.sigma.shape)
+
+
+def expert_rollouts(plant_name: str, condition: Condition, seeds: list[int], steps: int, drop_probs=None,
+                    action_noise: float = 0.0):
+    """Episodes of the plant's expert under ``condition`` (one per seed), labelled by the expert.
+
+    ``action_noise``: each episode's applied actions get gaussian noise with a std drawn from
+    ``[0, action_noise]`` times the action limit (the labels are the expert's clean actions)."""
+    from edgelnn.control.episode import run_episode
     from edgelnn.control.experts import make_expert
     from edgelnn.control.plants import make_plant
 
@@ -57,7 +75,9 @@ def expert_rollouts(plant_name: str, condition: Condition, seeds: list[int], ste
     try:
         for i, seed in enumerate(seeds):
             cond = condition if drop_probs is None else training_condition(condition.jitter, drop_probs[i])
-            ep = run_episode(plant, ExpertActor(expert), cond, seed, steps)
+            scale = np.random.default_rng([seed, 17]).uniform(0.0, action_noise)
+            actor = NoisyExpert(expert, scale * plant.action_high, seed)
+            ep = run_episode(plant, actor, cond, seed, steps)
             labels = np.stack([expert(o, t) for o, t in zip(ep.calls_obs, ep.calls_t)])
             out.append((ep.calls_obs, ep.calls_dt, labels))
     finally:
@@ -120,13 +140,15 @@ def _concat(a: Split, b: Split) -> Split:
 
 def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int = 8, n_test: int = 8,
                        episode_steps: int = 1000, jitter: float = 0.2, drop_range: tuple[float, float] = (0.0, 0.3),
-                       noise_std: float = 0.05, window_steps: int = 1000, dagger_data: str | None = None) -> Task:
+                       noise_std: float = 0.05, window_steps: int = 1000, action_noise: float = 0.2,
+                       dagger_data: str | None = None) -> Task:
     """The imitation task of ``plant`` (see the module docstring).
 
     ``episode_steps`` is capped at the plant's episode length; ``jitter`` (< 1) is the relative period
     jitter; each training episode drops frames with a probability drawn from ``drop_range``; ``noise_std``
     is the gaussian sensor noise (observation units) added to the test inputs of ``ood-noise``; the train
-    split (expert and DAgger episodes) is cut into windows of ``window_steps`` samples.
+    split (expert and DAgger episodes) is cut into windows of ``window_steps`` samples; ``action_noise``
+    perturbs the expert's applied actions in the train and val episodes (see :func:`expert_rollouts`).
     """
     from edgelnn.tasks.base import Split, Task
 
@@ -140,12 +162,13 @@ def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int 
     def drops(stream: int, n: int) -> list[float]:
         return list(np.random.default_rng([seed, stream, 7]).uniform(lo, hi, n))
 
-    def split(stream: int, n: int, condition: Condition = base, drop_probs=None) -> Split:
-        return rollouts_to_split(expert_rollouts(plant, condition, _seeds(seed, stream, n), steps, drop_probs), steps)
+    def split(stream: int, n: int, condition: Condition = base, drop_probs=None, noise: float = 0.0) -> Split:
+        episodes = expert_rollouts(plant, condition, _seeds(seed, stream, n), steps, drop_probs, noise)
+        return rollouts_to_split(episodes, steps)
 
     splits = {
-        "train": split(0, n_train, drop_probs=drops(0, n_train)),
-        "val": split(1, n_val, drop_probs=drops(1, n_val)),
+        "train": split(0, n_train, drop_probs=drops(0, n_train), noise=action_noise),
+        "val": split(1, n_val, drop_probs=drops(1, n_val), noise=action_noise),
         "test": split(2, n_test, drop_probs=drops(2, n_test)),
     }
     if dagger_data:
@@ -168,5 +191,5 @@ def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int 
         output_size=spec.act_size, splits=splits, ood_descriptions=ood, description=DESCRIPTIONS[plant],
         info={"plant": plant, "env_id": spec.env_id, "episode_steps": steps, "jitter": jitter,
               "drop_range": [lo, hi], "noise_std": noise_std, "window_steps": window_steps,
-              "dagger_data": dagger_data},
+              "action_noise": action_noise, "dagger_data": dagger_data},
     )

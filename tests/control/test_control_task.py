@@ -53,3 +53,12 @@ def test_train_windows_keep_every_sample_once():
     assert b.mask.sum() == a.mask.sum()
     np.testing.assert_array_equal(np.sort(b.y[b.mask], axis=0), np.sort(a.y[a.mask], axis=0))
     np.testing.assert_array_equal(cut.splits["test"].x, whole.splits["test"].x)  # only train is cut
+
+
+def test_action_noise_widens_the_visited_states_but_not_the_labels():
+    quiet = load_task("control-cartpole", action_noise=0.0, **SMALL).splits["train"]
+    noisy = load_task("control-cartpole", action_noise=0.5, **SMALL).splits["train"]
+    assert np.abs(noisy.x[noisy.mask][:, 1]).max() > 2 * np.abs(quiet.x[quiet.mask][:, 1]).max()  # pole angle
+    expert = make_expert("cartpole")
+    labels = np.stack([expert(o.astype(np.float64), 0.0) for o in noisy.x[noisy.mask]])
+    np.testing.assert_allclose(noisy.y[noisy.mask], labels, atol=1e-6 + 1e-6 * np.abs(labels).max())
