@@ -145,9 +145,9 @@ def format_compare(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def train_and_export(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: int = 32, epochs: int = 30,
-                     dagger_iterations: int = 2, dagger_epochs: int = 10, dagger_episodes: int = 16,
-                     batch_size: int = 16, formats: tuple[str, ...] = ("onnx",), int8: bool = True, seed: int = 0,
+def train_and_export(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: int = 32, epochs: int = 10,
+                     dagger_iterations: int = 2, dagger_epochs: int = 5, dagger_episodes: int = 16,
+                     batch_size: int = 32, formats: tuple[str, ...] = ("onnx",), int8: bool = True, seed: int = 0,
                      task_options: dict[str, Any] | None = None, progress: bool = False) -> Path:
     """Imitation (BC + DAgger) into ``out_dir/imitation``, then the ordinary export into ``out_dir/export``."""
     from edgelnn.control.imitation import imitate
@@ -179,8 +179,8 @@ def run_demo_control(out_dir: str | Path) -> str:
     imitation, exported to ONNX fp32 + int8, run in closed loop through the runtime under every condition.
     Returns the report text; files go to ``out_dir``."""
     out = Path(out_dir)
-    export_dir = train_and_export("cartpole", out, model="cfc", hidden_size=16, epochs=15, dagger_iterations=1,
-                                  dagger_epochs=5, dagger_episodes=8,
-                                  task_options={"n_train": 16, "n_val": 4, "n_test": 4})
+    export_dir = train_and_export("cartpole", out, model="cfc", hidden_size=16, epochs=8, dagger_iterations=1,
+                                  dagger_epochs=4, dagger_episodes=8, batch_size=32,
+                                  task_options={"n_train": 16, "n_val": 4, "n_test": 4, "window_steps": 50})
     report = control_exports("cartpole", [(export_dir, "onnxruntime", "int8")], out / "report", "all", episodes=5)
     return report.text
