@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_demo_study(out_dir: str | Path, jobs: int = 1, progress: bool = True) -> Path:
-    """Run the demo preset into ``out_dir`` (resuming what is there) and return the path of report.md."""
+def run_demo_study(out_dir: str | Path, jobs: int = 2, progress: bool = True) -> Path:
+    """Run the demo preset into ``out_dir`` (resuming what is there; ``jobs`` cells at a time, 2 for a 2-core
+    machine) and return the path of report.md."""
     from edgelnn.study.runner import run_preset
 
     return run_preset("demo", out_dir, jobs=jobs, progress=progress).report_path

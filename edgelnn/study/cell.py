@@ -24,9 +24,9 @@ CELL_FILE = "cell.json"
 # Which int8 artifact stands for "int8" in the study: the full-integer one a microcontroller runs, else the
 # best static one, else dynamic range.
 INT8_PREFERENCE = ("tflite-int8-full", "onnx-int8-static", "tflite-int8-dynamic", "onnx-int8-dynamic")
-DEVICE_CORE = "cortex-m4f"
-DEVICE_PENDING = ("Cortex-M4F instructions, flash and RAM come from the firmware bench (issue 9: C code "
-                  "generation and Cortex-M emulation), which this study does not call yet")
+DEVICE_CORE, DEVICE_PROFILE = "cortex-m4f", "stm32f4"
+DEVICE_STEPS = 3  # emulated steps per cell: instructions are exact per step and barely vary between steps
+DEVICE_OFF = "the preset does not measure Cortex-M4F figures (mcu_measure off)"
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,14 @@ class PipelineSettings:
     bench_eval_sequences: int = 16
     bench_timeout_s: float = 600.0
     mcu_target: str | None = None  # e.g. "stm32f4": TFLite Micro arena (host build) as a device-RAM bound
+    mcu_measure: bool = True  # generated C on the emulated Cortex-M4F: instructions/step, flash, RAM
 
     def to_dict(self) -> dict[str, Any]:
         return {"formats": list(self.formats), "verify_sequences": self.verify_sequences,
                 "calibration_rows": self.calibration_rows, "bench_backends": list(self.bench_backends),
                 "bench_steps": self.bench_steps, "bench_warmup": self.bench_warmup,
                 "bench_eval_sequences": self.bench_eval_sequences, "bench_timeout_s": self.bench_timeout_s,
-                "mcu_target": self.mcu_target}
+                "mcu_target": self.mcu_target, "mcu_measure": self.mcu_measure}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineSettings:
@@ -143,9 +144,42 @@ def _measure(cell: Cell, pipeline: PipelineSettings, folder: Path, timings: dict
     timings["bench_s"] = round(time.perf_counter() - t0, 3)
     config = json.loads((run_path / "config.json").read_text())
     task = load_task_for(config["train"])
-    return summarise(json.loads((run_path / "metrics.json").read_text()),
-                     json.loads((run_path / "history.json").read_text()), manifest, cpu, mcu,
-                     trivial_metrics(task))
+    t0 = time.perf_counter()
+    m4f = measure_m4f(export_path, task) if pipeline.mcu_measure else {"reason": DEVICE_OFF}
+    timings["mcu_s"] = round(time.perf_counter() - t0, 3)
+    record = summarise(json.loads((run_path / "metrics.json").read_text()),
+                       json.loads((run_path / "history.json").read_text()), manifest, cpu, mcu,
+                       trivial_metrics(task))
+    record["device"].update(m4f)
+    return record
+
+
+def measure_m4f(export_path: Path, task: Any) -> dict[str, Any]:
+    """The exported model as generated C on the emulated Cortex-M4F (stm32f4 profile): instructions per step
+    (mean over the first steps of a test sequence), flash and RAM. int8 C where the generator writes it,
+    else fp32 (said in ``precision`` and ``reason``); null figures with the reason when it cannot run here."""
+    from edgelnn.errors import EdgelnnError
+
+    out: dict[str, Any] = {"precision": None}
+    try:
+        from edgelnn.firmware_bench.codegen import generate
+        from edgelnn.firmware_bench.mcu import measure_c_step
+
+        note = None
+        try:
+            src = generate(export_path, precision="int8")
+        except EdgelnnError as exc:  # e.g. int8 C is not generated for LTC/LRC
+            note = f"int8 C not generated ({exc}); fp32 C measured"
+            src = generate(export_path, precision="fp32")
+        split = task.splits["test"]
+        steps = min(DEVICE_STEPS, int(split.mask[0].sum()))
+        inputs = [(split.x[0, k], split.t[0, k]) for k in range(steps)]
+        rep = measure_c_step(src.files, src.step_symbol, DEVICE_CORE, inputs, src.state_size, src.output_size,
+                             DEVICE_PROFILE)
+    except (EdgelnnError, ImportError, OSError) as exc:
+        return {**out, "reason": f"not measured: {type(exc).__name__}: {exc}"}
+    return {"precision": src.precision, "instructions_per_step": rep.instructions_mean,
+            "flash_bytes": int(rep.flash_bytes), "ram_bytes": int(rep.ram_bytes), "reason": note}
 
 
 def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: dict[str, Any],
@@ -218,10 +252,10 @@ def _latency(cpu: dict[str, Any]) -> dict[str, Any]:
 
 
 def _device(mcu: dict[str, Any] | None) -> dict[str, Any]:
-    """Device numbers: Cortex-M4F instructions/flash/RAM (pending the firmware bench) and, when the preset
+    """Device numbers: Cortex-M4F instructions/flash/RAM (filled by :func:`measure_m4f`) and, when the preset
     benches a microcontroller target, the TFLite Micro RAM upper bound (arena + state + I/O, host build)."""
-    out = {"core": DEVICE_CORE, "instructions_per_step": None, "flash_bytes": None, "ram_bytes": None,
-           "reason": DEVICE_PENDING, "tflm_target": None, "tflm_ram_upper_bytes": None, "tflm_flash_bytes": None,
+    out = {"core": DEVICE_CORE, "profile": DEVICE_PROFILE, "precision": None, "instructions_per_step": None,
+           "flash_bytes": None, "ram_bytes": None, "reason": DEVICE_OFF, "tflm_target": None, "tflm_ram_upper_bytes": None, "tflm_flash_bytes": None,
            "tflm_reason": "the preset benches no microcontroller target (mcu_target unset)"}
     if mcu is None:
         return out

@@ -117,8 +117,10 @@ DEFINITIONS = (
     "distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
     "the trivial baseline on test is reported as **did not train** with its seed and left out of the means. "
     "int8 drop: test-metric drop of the full-integer artifact where exported, else static int8 (accuracy "
-    "points as a fraction; relative MSE increase). M4F columns stay empty until the firmware bench measures "
-    "Cortex-M4F instructions, flash and RAM.")
+    "points as a fraction; relative MSE increase). M4F: the export as generated C on the emulated Cortex-M4F "
+    "(stm32f4 profile; int8 C where the generator writes it, else fp32, see results.json): instructions per step "
+    "(exact count, mean of the first steps of a test sequence), flash (text + rodata + data) and RAM (data + bss + "
+    "stack high-water mark + state + I/O buffers). – means not measured (results.json says why).")
 
 
 def render_report(doc: dict[str, Any], plots: dict[str, dict[str, Any]]) -> str:

@@ -201,7 +201,8 @@ def _time_input_verdict(doc: dict[str, Any]) -> dict[str, Any]:
 def _ram_verdict(doc: dict[str, Any]) -> dict[str, Any]:
     claim = "Liquid networks give more accuracy per KiB of device RAM than RNNs"
     comparison = ("best LNN vs best RNN per task, paired over seeds: log(LNN / RNN) of (1 - test normalised "
-                  "error) per KiB of device RAM (Cortex-M4F RAM, else the TFLite Micro arena + state + I/O upper bound)")
+                  "error) per KiB of device RAM (emulated Cortex-M4F RAM of the generated C, int8 where generated; else the "
+                  "TFLite Micro arena + state + I/O upper bound)")
     pairs = _pairs(doc, _skill_per_kib, lambda lnn, rnn: _log_ratio(lnn, rnn))
     trained = list(_trained(doc).values())
     if trained and all(_ram(c) is None for c in trained):
