@@ -58,7 +58,7 @@ def control(plant, export_dir, backend, precision, episodes, conditions, steps, 
     check_task_options(f"control-{plant}", options)
     out = Path(out_dir) if out_dir else Path("runs") / "control" / plant
     check_out_dir(out)
-    train_kw = dict(hidden_size=hidden, epochs=epochs, dagger_iterations=dagger, task_options=options)
+    train_kw = {"hidden_size": hidden, "epochs": epochs, "dagger_iterations": dagger, "task_options": options}
     if do_compare:
         click.echo(f"training and exporting every model kind for {plant} into {out} ...", err=True)
         report = compare_models(plant, out, backend=backend, precision=precision, conditions=conditions,

@@ -63,7 +63,7 @@ class Episode:
 def episode_ticks(plant: Plant, condition: Condition, steps: int | None = None) -> int:
     """Control ticks of an episode: the plant's episode duration at the condition's period."""
     base = plant.spec.episode_steps if steps is None else steps
-    return max(1, int(round(base / condition.period_scale)))
+    return max(1, round(base / condition.period_scale))
 
 
 def run_episode(plant: Plant, actor: Actor, condition: Condition, seed: int, steps: int | None = None,

@@ -100,8 +100,8 @@ def imitate(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: in
     task = f"control-{plant}"
     options = check_task_options(task, dict(task_options or {}))
     steps = min(int(options["episode_steps"]), spec.episode_steps)
-    base = dict(model=model, task=task, hidden_size=hidden_size, model_options=dict(model_options or {}),
-                batch_size=batch_size, lr=lr, seed=seed, patience=0)
+    base = {"model": model, "task": task, "hidden_size": hidden_size, "model_options": dict(model_options or {}),
+            "batch_size": batch_size, "lr": lr, "seed": seed, "patience": 0}
     run = out / "bc"
     train(TrainConfig(epochs=epochs, task_options=dict(task_options or {}), **base), run, progress=progress)
     runs, returns, aggregated = [run], [], []

@@ -123,7 +123,7 @@ def windows(split: Split, length: int) -> Split:
             break
         pad = length - (stop - start)
 
-        def cut(a, fill):
+        def cut(a, fill, keep=keep, start=start, stop=stop, pad=pad):
             part = a[keep, start:stop]
             widths = [(0, 0), (0, pad)] + [(0, 0)] * (a.ndim - 2)
             return np.pad(part, widths, constant_values=fill)

@@ -89,7 +89,7 @@ def test_cli_runs_the_export_and_refuses_bad_input(policy, tmp_path):
 
 def test_example_script_runs(policy):
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "control_loop.py"), str(policy), "Pendulum-v1",
-                           "20"], capture_output=True, text=True, timeout=120)
+                           "20"], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("return ")
     assert len((ROOT / "examples" / "control_loop.py").read_text().splitlines()) < 40
