@@ -65,11 +65,14 @@ def _scatter_panels(doc: dict[str, Any], x_key: str, x_label: str, path: Path, p
             color = "tab:blue" if agg["family"] == "lnn" else "tab:orange"
             ax.errorbar(x, y, yerr=_std(agg, "id_metric"), fmt="o", color=color, capsize=3)
             ax.annotate(agg["model"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        if pareto and len(points) > 1:
+        if pareto and points:
             front = sorted(points[i] for i in pareto_front(points, metric == "accuracy"))
-            ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="gray", label="Pareto front")
+            ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="gray")
+            ax.scatter([p[0] for p in front], [p[1] for p in front], s=160, facecolors="none", edgecolors="black",
+                       label="Pareto front")
             ax.legend(fontsize=7)
-        if log_x:
+        xs = [p[0] for p in points]
+        if log_x and min(xs) > 0 and max(xs) / min(xs) > 10:  # a log axis only where values span decades
             ax.set_xscale("log")
         ax.set_title(task)
         ax.set_xlabel(x_label)
