@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from edgelnn.cli import main
 from edgelnn.demo import training_demo, zoo_demo
+from edgelnn.models.catalog import VARIANTS
 
 TINY = ["--task", "sine", "--hidden", "8", "--epochs", "1", "--batch-size", "16", "--quiet",
         "--task-option", "n_train=32", "--task-option", "n_val=8", "--task-option", "n_test=8",
@@ -76,7 +77,7 @@ def test_resume_needs_out():
 
 def test_zoo_demo_rows_are_finite():
     rows = zoo_demo(input_size=3, hidden_size=8, steps=5)
-    assert len(rows) == 11 and all(r["finite"] for r in rows)
+    assert len(rows) == len(VARIANTS) and all(r["finite"] for r in rows)
 
 
 def test_training_demo_replaces_runs_atomically(tmp_path):

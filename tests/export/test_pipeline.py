@@ -14,10 +14,12 @@ from numeric import ATOL, RTOL_ROLLOUT, assert_close, assert_within
 from tiny_runs import TINY_SINE, evaluated_splits
 
 from edgelnn.cli import main
-from edgelnn.errors import CheckpointError, ExportError, RunNotFoundError, ToleranceError
+from edgelnn.errors import CheckpointError, ExportError, OptionConflictError, RunNotFoundError, ToleranceError
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
 from edgelnn.export.manifest import sha256_of, validate_manifest
+from edgelnn.export.outdir import REPLACED_TAG, STAGING_TAG
+from edgelnn.models.checkpoint import load_checkpoint, save_checkpoint
 from edgelnn.training import TrainConfig, train
 
 
@@ -39,7 +41,11 @@ def ltc_run(tmp_path_factory) -> Path:
 
 
 def _leftovers(parent: Path) -> list[str]:
-    return [p.name for p in parent.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+    """Hidden entries an export may create beside its output (staging, replaced copy, lock file, temp files):
+    none may remain once it has finished or failed."""
+    return [p.name for p in parent.iterdir()
+            if p.name.startswith(".") and (STAGING_TAG in p.name or REPLACED_TAG in p.name
+                                           or p.name.endswith(".lock") or "tmp-" in p.name)]
 
 
 def test_export_writes_a_verified_valid_manifest(cfc_run, tmp_path):
@@ -166,9 +172,13 @@ def test_bad_checkpoints_and_settings(tmp_path, cfc_run):
         ExportConfig(ode_unfolds=0)
     bare = tmp_path / "bare.safetensors"
     bare.write_bytes((cfc_run / "best.safetensors").read_bytes())
-    with pytest.raises(CheckpointError, match="does not match task pendulum: the model maps 1 inputs"):
+    with pytest.raises(OptionConflictError, match="--task pendulum conflicts with checkpoint .* trained on sine"):
         resolve_source(checkpoint=bare, task="pendulum")
     assert resolve_source(checkpoint=bare).task.name == "sine"  # the trainer wrote the task into the file
+    unnamed = tmp_path / "unnamed.safetensors"  # a checkpoint that does not say its task: sizes are checked
+    save_checkpoint(load_checkpoint(bare), unnamed)
+    with pytest.raises(CheckpointError, match="does not match task pendulum: the model maps 1 inputs"):
+        resolve_source(checkpoint=unnamed, task="pendulum")
     (tmp_path / "file").write_text("")
     with pytest.raises(ExportError, match="cannot write the output directory"):
         export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",)), tmp_path / "file" / "out")
