@@ -1,6 +1,7 @@
 """The "tflm" backend: TFLite Micro (the tflite-micro host build) running a .tflite step artifact.
 
-TFLM runs float32 and full-integer int8 models (not hybrid float-I/O int8 ones), batch 1, in one
+TFLM runs float32 and full-integer models (int8, and int8 weights with int16 activations and I/O where it
+has the int16 kernels; not hybrid float-I/O int8 ones), batch 1, in one
 preallocated tensor arena, as on a microcontroller. The arena is sized from a measurement made in a child
 process (a too-small arena can crash TFLM): see :mod:`edgelnn.runtime.tflm_probe`. The result is cached
 beside the artifact as ``<artifact file>.tflm.json``, keyed by the file's sha256 and the tflite-micro
@@ -35,6 +36,9 @@ from edgelnn.utils.atomic import write_json_atomic
 PROBE = Path(__file__).with_name("tflm_probe.py")
 CACHE_SUFFIX = ".tflm.json"
 PROBE_TIMEOUT_S = 300
+# (op, output dtype) pairs the tflite-micro host build has no kernel for: the model opens, then invoke fails
+# with no message. Measured: DIV with int16 activations (LTC's fused solver in the int8-a16 artifact).
+UNSUPPORTED_KERNELS = {("DIV", "INT16")}
 
 
 def _tflm():
@@ -134,14 +138,39 @@ def last_error_line(stderr: str) -> str:
     return errors[-1] if errors else (lines[-1] if lines else "")
 
 
+def unsupported_kernels(data: bytes) -> list[str]:
+    """The ops of a .tflite that TFLite Micro cannot run (see UNSUPPORTED_KERNELS), as "DIV (int16)"."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
+
+    op_names = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(schema_fb.TensorType).items() if not k.startswith("_")}
+    model = schema_fb.Model.GetRootAsModel(data, 0)
+    found = set()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            name = op_names.get(model.OperatorCodes(op.OpcodeIndex()).BuiltinCode(), "?")
+            for k in range(op.OutputsLength()):
+                dtype = type_names.get(graph.Tensors(op.Outputs(k)).Type(), "?")
+                if (name, dtype) in UNSUPPORTED_KERNELS:
+                    found.add(f"{name} ({dtype.lower()})")
+    return sorted(found)
+
+
 def measure_arena(path: str | Path, data: bytes | None = None, cache: bool = True) -> ArenaRecord:
-    """The arena ``path`` needs in TFLite Micro: from the cache when it matches, else measured in a child."""
+    """The arena ``path`` needs in TFLite Micro: from the cache when it matches, else measured in a child.
+
+    A model with an op TFLite Micro has no kernel for is refused up front (ArtifactLoadError naming it)."""
     path = Path(path)
     data = path.read_bytes() if data is None else data
+    _tflm()
+    if missing := unsupported_kernels(data):
+        raise ArtifactLoadError(f"{path.name}: TFLite Micro has no kernel for {', '.join(missing)} in this model; "
+                                f"run it in LiteRT (backend 'litert'), or use an artifact without it")
     sha256 = hashlib.sha256(data).hexdigest()
     if cache and (record := _read_cache(path, sha256)) is not None:
         return record
-    _tflm()  # a clear error before spawning a child that would fail to import it
     found, finished, why = _probe(path)
     if "arena_bytes" not in found:
         raise ArtifactLoadError(f"{path.name}: TFLite Micro cannot open it: {why}")
@@ -274,5 +303,6 @@ class TflmStepRunner:
 
 @register_runtime("tflm")
 def open_tflm(path: Path, artifact: Artifact) -> TflmStepRunner:
-    """Open a .tflite step artifact (fp32 or int8-full) in TFLite Micro, its arena sized from a recording."""
+    """Open a .tflite step artifact (fp32, int8-full or int8-a16) in TFLite Micro, its arena sized from a
+    recording."""
     return TflmStepRunner(path, artifact)

@@ -7,7 +7,11 @@
 - dynamic int8 (``dynamic_wi8_afp32``): int8 per-channel weights of FULLY_CONNECTED ops, float32 I/O,
   activations quantized on the fly. Not litert-torch's PT2E dynamic path, which saturates weights.
 - full int8 (``static_wi8_ai8``): int8 weights and activations, int8 model inputs/outputs where a tensor is
-  used, calibrated on rollout rows. Calibration keeps the global min/max over all rows
+  used, calibrated on rollout rows.
+- int8 weights with int16 activations (``static_wi8_ai16``, TFLite's "16x8" mode): full-integer like the
+  above, every activation int16 (symmetric, per tensor) and int8 I/O replaced by int16. LTC/LRC run their
+  synapse sigmoids, sums and the fused solver's division on rollout states whose int8 requantization every
+  unfold is what loses their accuracy; 16 bits of activation fix that for ~2x the activation memory. Calibration keeps the global min/max over all rows
   (``qsv_utils.min_max_update``): the quantizer's default update, an exponential moving average
   (factor 0.95), lets the last rows dominate and gives ranges far too narrow for batch-1 steps. Rows are fed
   one at a time because a batch-1 file cannot be resized (see tflite_convert), and the calibrator's
@@ -30,6 +34,15 @@ from edgelnn.export.formats.base import INPUT_NAMES, CalibrationData
 from edgelnn.export.formats.tflite_fp16 import constants_to_fp16
 
 CALIBRATION_METHODS = ("min_max", "moving_average")
+# Static (calibrated, full-integer) recipes by name: int8 activations, or int16 activations ("16x8").
+STATIC_RECIPE_NAMES = ("static_wi8_ai8", "static_wi8_ai16")
+
+
+def static_recipe(name: str) -> Any:
+    """The ai-edge-quantizer recipe (a list of op configs) of the static recipe called ``name``."""
+    if name not in STATIC_RECIPE_NAMES:
+        raise ValueError(f"static recipe {name!r} is not valid; allowed values: {', '.join(STATIC_RECIPE_NAMES)}")
+    return getattr(_aeq().recipe, name)()
 
 
 def _aeq() -> SimpleNamespace:
@@ -65,6 +78,7 @@ def model_summary(content: bytes) -> dict[str, Any]:
     ops: Counter[str] = Counter()
     float_ops: Counter[str] = Counter()
     constants: Counter[str] = Counter()
+    activations: Counter[str] = Counter()  # dtypes of op outputs (the tensors computed at run time)
     for tensor in subgraph.tensors:
         if tensor.buffer and model.buffers[tensor.buffer].data is not None:
             constants[type_names.get(tensor.type, str(tensor.type))] += 1
@@ -72,10 +86,11 @@ def model_summary(content: bytes) -> dict[str, Any]:
         name = flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) or "?"
         ops[name] += 1
         outputs = [subgraph.tensors[i] for i in op.outputs if i >= 0]
+        activations.update(type_names.get(t.type, str(t.type)) for t in outputs)
         if name != "DEQUANTIZE" and any(t.type == schema.TensorType.FLOAT32 for t in outputs):
             float_ops[name] += 1
     return {"ops": dict(sorted(ops.items())), "constants_by_dtype": dict(sorted(constants.items())),
-            "float_ops": dict(sorted(float_ops.items()))}
+            "float_ops": dict(sorted(float_ops.items())), "activation_dtypes": dict(sorted(activations.items()))}
 
 
 def to_fp16(content: bytes, min_elements: int = 64) -> tuple[bytes, dict[str, Any]]:
@@ -136,8 +151,11 @@ def share_range(qsvs: dict, names: tuple[str, ...]) -> None:
 
 
 def calibrate(content: bytes, calibration: CalibrationData, method: str = "min_max",
-              max_rows: int | None = None, shared_state_range: bool = True) -> tuple[dict, int]:
-    """(tensor name -> {"min", "max"} over the calibration rows, number of rows used)."""
+              max_rows: int | None = None, shared_state_range: bool = True,
+              recipe_name: str = "static_wi8_ai8") -> tuple[dict, int]:
+    """(tensor name -> {"min", "max"} over the calibration rows, number of rows used).
+
+    ``recipe_name``: the static recipe the ranges are for (it decides which tensors get calibrated)."""
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"calibration method {method!r} is not valid; allowed values: {', '.join(CALIBRATION_METHODS)}")
     aeq = _aeq()
@@ -145,7 +163,7 @@ def calibrate(content: bytes, calibration: CalibrationData, method: str = "min_m
     rows = _rows(calibration, max_rows)
     update = aeq.qsv_utils.min_max_update if method == "min_max" else aeq.qsv_utils.moving_average_update
     manager = aeq.recipe_manager.RecipeManager()
-    manager.load_quantization_recipe(aeq.recipe.static_wi8_ai8())
+    manager.load_quantization_recipe(static_recipe(recipe_name))
     cal = aeq.calibrator.Calibrator(content, num_threads=1, qsv_update_func=update,
                                     mode=aeq.calibrator.CalibrationMode.CALIBRATION_PROFILER_BASED)
     with contextlib.redirect_stderr(io.StringIO()):  # the calibrator's tqdm progress bar
@@ -156,13 +174,26 @@ def calibrate(content: bytes, calibration: CalibrationData, method: str = "min_m
     return qsvs, len(rows)
 
 
+def _to_static(content: bytes, calibration: CalibrationData, recipe_name: str, method: str,
+               max_rows: int | None, shared_state_range: bool) -> tuple[bytes, dict[str, Any]]:
+    """A full-integer model made with the static recipe ``recipe_name``, calibrated on rollout rows."""
+    qsvs, used = calibrate(content, calibration, method, max_rows, shared_state_range, recipe_name)
+    out = _quantize(content, static_recipe(recipe_name), qsvs)
+    summary = model_summary(out)
+    return out, {"recipe": recipe_name,
+                 "calibration": {"method": method, "rows": used, "rows_available": len(calibration),
+                                 "batch": 1, "shared_state_range": shared_state_range},
+                 "integer_only": not summary["float_ops"], "float_ops": summary["float_ops"],
+                 "activation_dtypes": summary["activation_dtypes"]}
+
+
 def to_full_int8(content: bytes, calibration: CalibrationData, method: str = "min_max",
                  max_rows: int | None = None, shared_state_range: bool = True) -> tuple[bytes, dict[str, Any]]:
     """Full-integer int8 model (ai-edge-quantizer static_wi8_ai8) calibrated on rollout rows."""
-    qsvs, used = calibrate(content, calibration, method, max_rows, shared_state_range)
-    out = _quantize(content, _aeq().recipe.static_wi8_ai8(), qsvs)
-    float_ops = model_summary(out)["float_ops"]
-    return out, {"recipe": "static_wi8_ai8",
-                 "calibration": {"method": method, "rows": used, "rows_available": len(calibration),
-                                 "batch": 1, "shared_state_range": shared_state_range},
-                 "integer_only": not float_ops, "float_ops": float_ops}
+    return _to_static(content, calibration, "static_wi8_ai8", method, max_rows, shared_state_range)
+
+
+def to_int8_a16(content: bytes, calibration: CalibrationData, method: str = "min_max",
+                max_rows: int | None = None, shared_state_range: bool = True) -> tuple[bytes, dict[str, Any]]:
+    """Full-integer model with int8 weights and int16 activations and I/O (static_wi8_ai16, TFLite 16x8)."""
+    return _to_static(content, calibration, "static_wi8_ai16", method, max_rows, shared_state_range)

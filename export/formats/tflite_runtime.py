@@ -128,9 +128,13 @@ class LiteRTStepRunner:
             self._batch = 1
 
     def _outputs_readable(self) -> bool:
-        """One invoke on zeros: can every output be read? (False where a delegate left one unallocated.)"""
+        """One invoke on ones: can every output be read? (False where a delegate left one unallocated.)
+
+        Ones, not zeros: dt = 0 divides by zero in LTC's ``cm / (dt / K)``, which the int16 DIV kernel refuses
+        (int8 zeros happened to dequantize to a nonzero dt; int16 is symmetric, so its 0 is 0.0).
+        """
         for port in self.inputs:
-            self._interp.set_tensor(port.index, np.zeros([1, *port.shape_signature[1:]], port.dtype))
+            self._interp.set_tensor(port.index, port.encode(np.ones([1, *port.shape_signature[1:]], np.float32)))
         self._interp.invoke()
         try:
             for port in self.outputs:

@@ -158,7 +158,8 @@ def test_signature_and_settings(exported, label):
                                                                      ("state_out", ex.model.state_size)]
         assert set(artifact.tool_versions) >= {"litert-torch", "ai-edge-quantizer", "ai-edge-litert"}
         assert artifact.settings["signature"] and "batch" in artifact.settings
-    assert sorted(ex.artifacts) == ["tflite-fp16", "tflite-fp32", "tflite-int8-dynamic", "tflite-int8-full"]
+    assert sorted(ex.artifacts) == ["tflite-fp16", "tflite-fp32", "tflite-int8-a16", "tflite-int8-dynamic",
+                                   "tflite-int8-full"]
 
 
 @pytest.mark.parametrize("label", LIQUID)
