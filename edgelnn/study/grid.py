@@ -129,12 +129,14 @@ def count_parameters(model: str, input_size: int, output_size: int, hidden_size:
 def match_hidden(model: str, input_size: int, output_size: int, budget: int,
                  tolerance: float = PARAM_TOLERANCE) -> int:
     """The hidden size whose parameter count is nearest to ``budget``; ParamBudgetError when the nearest
-    is further than ``tolerance`` (relative) from it. Parameter counts grow with the hidden size, so a
-    bisection finds the crossing in ~10 model builds."""
+    is further than ``tolerance`` (relative) from it. Parameter counts grow with the hidden size, so doubling
+    then bisection finds the crossing in ~15 model builds."""
     def params(h: int) -> int:
         return count_parameters(model, input_size, output_size, h)
 
-    lo, hi = 1, MAX_HIDDEN
+    lo, hi = 1, 1
+    while params(hi) < budget and hi < MAX_HIDDEN:  # doubling first: never build a huge model for a small budget
+        lo, hi = hi, min(2 * hi, MAX_HIDDEN)
     if params(hi) < budget:
         lo = hi
     else:
