@@ -99,3 +99,9 @@ def test_out_dir_of_another_study_is_refused(tiny_study, tmp_path):
     shutil.copytree(tiny_study[0], out)
     with pytest.raises(StudyError, match="other settings"):
         runner.run_study(tiny_spec(seeds=(0, 1)), out)
+
+
+def test_jobs_run_cells_in_processes_with_the_same_results(tiny_study, tmp_path):
+    run = runner.run_study(tiny_spec(), tmp_path / "jobs", jobs=2)
+    assert sorted(run.executed) == sorted(tiny_study[1].executed) and not run.failed
+    assert without_timings(run.results) == without_timings(tiny_study[1].results)
