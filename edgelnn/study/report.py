@@ -123,6 +123,16 @@ DEFINITIONS = (
     "stack high-water mark + state + I/O buffers). – means not measured (results.json says why).")
 
 
+def _reproduction_note(study: dict[str, Any]) -> list[str]:
+    """Say plainly which tasks the verdicts rest on without reproducing a published setup."""
+    missing = [task for task in study["tasks"] if not study["train"].get(task, {}).get("reproduces")]
+    if not missing:
+        return []
+    note = (f"These verdicts rest on tasks trained with this study's budget, not a reproduction of a published "
+            f"setup: {', '.join(missing)} (defaults can hide a model's ability; see the settings per task).")
+    return [note, ""]
+
+
 def render_report(doc: dict[str, Any], plots: dict[str, dict[str, Any]]) -> str:
     study = doc["study"]
     cells = doc["cells"]
@@ -139,7 +149,7 @@ def render_report(doc: dict[str, Any], plots: dict[str, dict[str, Any]]) -> str:
         f"({dnt} did not beat the trivial baseline), {len(cells) - ok} failed."
         + (f" Wall time of the last run: {wall:.0f} s." if wall else ""), "",
         DEFINITIONS, "",
-        "## Verdicts", "", *[f"- {line}" for line in verdict_lines(doc)], "",
+        "## Verdicts", "", *[f"- {line}" for line in verdict_lines(doc)], "", *_reproduction_note(study),
         "## Results per task", "",
     ]
     for task in study["tasks"]:

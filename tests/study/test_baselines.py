@@ -95,3 +95,17 @@ def test_a_cell_that_does_not_beat_the_majority_class_did_not_train(test_accurac
     assert record["latency"]["backend"] == "litert" and record["latency"]["step_p50_us"] == 7.0
     assert record["state_size"] == 4 and record["device"]["instructions_per_step"] is None
     assert record["device"]["reason"]  # null with a reason, never a made-up number
+
+
+def test_a_microcontroller_bench_gives_the_tflm_ram_bound():
+    trivial = trivial_metrics(_classification_task())
+    metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 1,
+               "splits": {"val": 0.5, "test": 0.75, "ood-noise": 0.5}}
+    checks = [{"resource": "flash", "bytes": 5000}, {"resource": "ram", "bytes": 3000}]
+    mcu = {"target": {"name": "stm32f4"}, "results": [{"status": "ok", "verdict": {"checks": checks}}]}
+    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), mcu, trivial)["device"]
+    assert (device["tflm_target"], device["tflm_ram_upper_bytes"], device["tflm_flash_bytes"]) == ("stm32f4", 3000, 5000)
+    assert device["tflm_reason"] is None
+    failed = {"target": {"name": "stm32f4"}, "results": [{"status": "failed", "error": "arena too small"}]}
+    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), failed, trivial)["device"]
+    assert device["tflm_ram_upper_bytes"] is None and device["tflm_reason"] == "arena too small"
