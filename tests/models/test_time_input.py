@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from numeric import ATOL, RTOL_OP, assert_close
 
 from edgelnn.cli import main
 from edgelnn.export import ExportConfig, export_model
 from edgelnn.export.source import Source
 from edgelnn.models import build_model, config_from_json, make_config
 from edgelnn.tasks import load_task
-from numeric import ATOL, RTOL_OP, assert_close
 
 F, H = 3, 8
 TINY_SINE = {"n_train": 16, "n_val": 8, "n_test": 8, "seq_len": 10}
