@@ -22,7 +22,15 @@ class ShapeError(ExportError, ValueError):
 
 
 class ToleranceError(ExportError):
-    """An artifact's outputs differ from PyTorch by more than the allowed tolerance or metric drop."""
+    """An artifact failed a verification bound (base of ParityError and MetricDropError)."""
+
+
+class ParityError(ToleranceError):
+    """A float artifact's outputs or state differ from PyTorch by more than atol + rtol * max|pytorch|."""
+
+
+class MetricDropError(ToleranceError):
+    """An int8 artifact's task metric dropped by more than --max-int8-drop."""
 
 
 class RuntimeMissingError(ExportError):
@@ -45,18 +53,6 @@ class RuntimeInputError(EdgelnnError, ValueError):
     """Input given to a loaded model is unusable: wrong shape or dtype, NaN/Inf, or dt <= 0."""
 
 
-class UnsupportedModelError(EdgelnnError, ValueError):
-    """A model option the C code generator does not support (e.g. a GELU backbone, an int8 precision)."""
-
-
-class CompilerNotFoundError(RuntimeMissingError):
-    """No C compiler for the host "c" backend: neither cc/gcc on PATH nor the ziglang package."""
-
-
-class CompileError(EdgelnnError):
-    """The C compiler rejected generated code; the message carries the compiler's first lines."""
-
-
 class McuToolsMissingError(EdgelnnError):
     """A package the Cortex-M measurement needs (ziglang, unicorn, pyelftools) is not installed."""
 
@@ -71,10 +67,6 @@ class EmulationFaultError(EdgelnnError):
 
 class InstructionBudgetError(EdgelnnError):
     """An emulated call ran past its instruction budget (a runaway loop), and was stopped."""
-
-
-class SymbolNotFoundError(EdgelnnError, LookupError):
-    """A function or data object named by the caller is not in the firmware ELF."""
 
 
 class TaskOptionError(EdgelnnError, ValueError):
@@ -124,8 +116,28 @@ class CheckpointMismatchError(CheckpointError):
     """A run's checkpoint holds another model than its config.json describes (e.g. two trainings wrote it)."""
 
 
-class EmulatorSetupError(EdgelnnError, ValueError):
-    """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""
+class RunNotFoundError(EdgelnnError, FileNotFoundError):
+    """No complete training run of the requested model exists (export it after training one)."""
+
+
+class InputRangeWarning(UserWarning):
+    """A loaded model was given an input outside the range its export declared valid (int8 clips there)."""
+
+
+class UnsupportedModelError(EdgelnnError, ValueError):
+    """A model option the C code generator does not support (e.g. a GELU backbone, an int8 precision)."""
+
+
+class CompilerNotFoundError(RuntimeMissingError):
+    """No C compiler for the host "c" backend: neither cc/gcc on PATH nor the ziglang package."""
+
+
+class CompileError(EdgelnnError):
+    """The C compiler rejected generated code; the message carries the compiler's first lines."""
+
+
+class SymbolNotFoundError(EdgelnnError, LookupError):
+    """A function or data object named by the caller is not in the firmware ELF."""
 
 
 class PlantError(EdgelnnError, ValueError):
@@ -146,14 +158,6 @@ class PolicyShapeError(EdgelnnError, ValueError):
 
 class EmulatorSetupError(EdgelnnError, ValueError):
     """A Cortex-M emulator setting or call is unusable (stack size, instruction budget, argument count)."""
-
-
-class RunNotFoundError(EdgelnnError, FileNotFoundError):
-    """No complete training run of the requested model exists (export it after training one)."""
-
-
-class InputRangeWarning(UserWarning):
-    """A loaded model was given an input outside the range its export declared valid (int8 clips there)."""
 
 
 class GoldenTestError(EdgelnnError):

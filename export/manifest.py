@@ -15,7 +15,7 @@ from typing import Any
 from edgelnn.errors import ManifestError
 from edgelnn.utils.schema import load_schema, validate_document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: solver.method (was solver.solver); input_ranges, golden, metrics_runtime
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 
 
@@ -45,5 +45,9 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path} is not valid JSON ({exc}); re-export to write it again") from exc
+    version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+    if version != SCHEMA_VERSION:
+        raise ManifestError(f"{path} has schema_version {version!r}; this edgelnn reads version {SCHEMA_VERSION}: "
+                            f"re-export the model with this edgelnn")
     validate_manifest(manifest)
     return manifest

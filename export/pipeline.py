@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgelnn import __version__
-from edgelnn.errors import ExportError, RuntimeMissingError, ToleranceError
+from edgelnn.errors import ExportError, MetricDropError, ParityError, RuntimeMissingError
 from edgelnn.export.calibration import calibration_rows
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
@@ -137,7 +137,7 @@ def verify(prepared: Prepared, artifact: Artifact, cfg: ExportConfig, export_sec
         out_bound = cfg.atol + cfg.rtol * p["reference_max_abs"]
         state_bound = cfg.atol + cfg.rtol * p["reference_state_max_abs"]
         if p["max_abs_error"] > out_bound or p["state_max_abs_error"] > state_bound:
-            raise ToleranceError(
+            raise ParityError(
                 f"{artifact.name}: max abs error {p['max_abs_error']:.3g} (outputs) / "
                 f"{p['state_max_abs_error']:.3g} (state) exceeds the tolerance {out_bound:.3g} / {state_bound:.3g}"
             )
@@ -145,7 +145,7 @@ def verify(prepared: Prepared, artifact: Artifact, cfg: ExportConfig, export_sec
     elif artifact.precision.startswith("int8") and cfg.max_int8_drop is not None:
         drop = report.metric_drop["test"]
         if drop > cfg.max_int8_drop:
-            raise ToleranceError(f"{artifact.name}: test metric drop {drop:.4g} exceeds --max-int8-drop "
+            raise MetricDropError(f"{artifact.name}: test metric drop {drop:.4g} exceeds --max-int8-drop "
                                  f"{cfg.max_int8_drop:g}")
         status = "passed"
     return VerifiedArtifact(artifact, report, status, export_seconds, time.perf_counter() - started)
@@ -198,7 +198,7 @@ def build_manifest(prepared: Prepared, cfg: ExportConfig, verified: list[Verifie
                  "output_size": task.output_size, "seed": task.info.get("seed", 0),
                  "options": task.info.get("options", {}),
                  **({"source": task.info["source"]} if _is_user_data(task.info) else {})},
-        "solver": {"solver": prepared.solver.solver, "ode_unfolds": prepared.solver.ode_unfolds},
+        "solver": {"method": prepared.solver.method, "ode_unfolds": prepared.solver.ode_unfolds},
         "signature": signature, "state_layout": layout, "export_config": cfg.to_dict(),
         "verification": {"parity_split": "test", "splits": list(prepared.reference.splits), "atol": cfg.atol,
                          "rtol": cfg.rtol, "max_int8_drop": cfg.max_int8_drop,

@@ -32,7 +32,7 @@ class StepModule(nn.Module):
 class FixedSolver:
     """The solver an artifact bakes in (None where the model has no ODE solver)."""
 
-    solver: str | None
+    method: str | None  # LTC's ODE solver (fused, euler, rk4) or LRC's update rule (explicit, hybrid)
     ode_unfolds: int | None
 
 

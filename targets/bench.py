@@ -108,7 +108,7 @@ def _host() -> dict[str, Any]:
 def _model(manifest: dict[str, Any]) -> dict[str, Any]:
     sizes = {t["name"]: int(t["shape"][-1]) for t in manifest["signature"]["inputs"] + manifest["signature"]["outputs"]}
     return {"kind": manifest["model"]["kind"], "input_size": sizes["x"], "hidden_size": manifest["model"]["hidden_size"],
-            "state_size": sizes["state"], "output_size": sizes["y"], "solver": manifest["solver"]["solver"],
+            "state_size": sizes["state"], "output_size": sizes["y"], "solver": manifest["solver"]["method"],
             "ode_unfolds": manifest["solver"]["ode_unfolds"]}
 
 

@@ -117,7 +117,7 @@ def test_manifest_path_traversal_is_refused(exports, tmp_path, where):
     export_dir = _copy(exports["cfc"], tmp_path / "export")
     # A file outside the export directory, with the sha256 the manifest claims: only the path is wrong.
     outside = tmp_path / "outside.bin"
-    name = "step_fp32.onnx" if (export_dir / "step_fp32.onnx").exists() else "onnx-fp32.onnx"
+    name = "step_fp32.onnx"
     shutil.copy(export_dir / (name if where == "artifact" else "model.safetensors"), outside)
 
     def edit(manifest):

@@ -6,7 +6,7 @@ the batch dimension silently, so the trace uses batch 2 and every graph's signat
 (``ShapeError`` if the batch dim got fixed). ``dt`` stays an input of every artifact, also for LSTM/GRU.
 
 ctx.options read here: ``sequence`` (bool, also emit "onnx-fp32-sequence"), ``onnx_opset`` (int), and for
-the static int8 artifact ``onnx_static_calibration`` ("minmax" | "percentile" | "entropy"),
+the static int8 artifact ``onnx_static_calibration`` ("min_max" | "percentile" | "entropy"),
 ``onnx_per_channel`` (bool) and ``onnx_static_ops`` ("all" | "matmul").
 """
 
@@ -30,7 +30,7 @@ from edgelnn.export.formats.base import (
 )
 from edgelnn.export.formats.onnx_graph import Dim, check_signature, ensure_input, quiet, tensor_specs
 from edgelnn.export.formats.onnx_quant import DynamicRecipe, StaticRecipe, dynamic_int8, static_int8
-from edgelnn.export.formats.onnx_runtime import OnnxRunner
+from edgelnn.export.formats.onnx_runtime import OnnxStepRunner
 from edgelnn.export.formats.onnx_scan import sequence_model, sequence_signature
 
 OPSET = 20  # torch 2.13's default target (torchlib is written at 18 and converted up); onnxruntime 1.32 runs it
@@ -96,13 +96,13 @@ def export_onnx(ctx: ExportContext) -> list[Artifact]:
     out = Path(ctx.out_dir)
     sizes = (ctx.input_size, ctx.state_size, ctx.output_size)
     model = export_step_model(ctx.step_module, *sizes, opset=opset)
-    fp32_path = out / "onnx-fp32.onnx"
+    fp32_path = out / "step_fp32.onnx"
     onnx.save(model, fp32_path)
     common = {"opset": opset, "exporter": "torch.onnx.export(dynamo=True)", "trace_batch": TRACE_BATCH}
     step_sig = step_signature(*sizes)
     artifacts = [_artifact("onnx-fp32", "fp32", fp32_path, step_sig, **common)]
     if ctx.int8:
-        dyn_path = out / "onnx-int8-dynamic.onnx"
+        dyn_path = out / "step_int8_dynamic.onnx"
         settings = dynamic_int8(fp32_path, dyn_path, DynamicRecipe())
         artifacts.append(_artifact("onnx-int8-dynamic", "int8-dynamic", dyn_path, step_sig, **common, **settings))
         defaults = StaticRecipe()
@@ -110,11 +110,11 @@ def export_onnx(ctx: ExportContext) -> list[Artifact]:
             calibration_method=ctx.options.get("onnx_static_calibration", defaults.calibration_method),
             per_channel=bool(ctx.options.get("onnx_per_channel", defaults.per_channel)),
             ops=ctx.options.get("onnx_static_ops", defaults.ops))
-        static_path = out / "onnx-int8-static.onnx"
+        static_path = out / "step_int8_static.onnx"
         settings = static_int8(fp32_path, static_path, ctx.calibration, recipe)
         artifacts.append(_artifact("onnx-int8-static", "int8-static", static_path, step_sig, **common, **settings))
     if ctx.options.get("sequence"):
-        seq_path = out / "onnx-fp32-sequence.onnx"
+        seq_path = out / "sequence_fp32.onnx"
         onnx.save(sequence_model(model, *sizes), seq_path)
         artifacts.append(_artifact("onnx-fp32-sequence", "fp32", seq_path, sequence_signature(*sizes),
                                    kind="sequence", **common, loop="ONNX Scan over axis 1 (time), step graph as body"))
@@ -122,6 +122,6 @@ def export_onnx(ctx: ExportContext) -> list[Artifact]:
 
 
 @register_runtime("onnxruntime")
-def open_onnx(path: Path, artifact: Artifact) -> OnnxRunner:
+def open_onnx(path: Path, artifact: Artifact) -> OnnxStepRunner:
     """Open ``path`` (an artifact of format "onnx") as a StepRunner; threads from $EDGELNN_ORT_THREADS (1)."""
-    return OnnxRunner(Path(path), artifact)
+    return OnnxStepRunner(Path(path), artifact)

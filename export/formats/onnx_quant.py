@@ -1,6 +1,6 @@
 """int8 quantization of a float ONNX step model with onnxruntime's quantizer (dynamic and static QDQ).
 
-Why these settings (measured on an AVX2 CPU without VNNI, see DESIGN.md and the tests):
+Why these settings (measured on an AVX2 CPU without VNNI; tests/export/test_onnx.py checks the errors):
 - dynamic: QInt8 weights saturate the u8*s8 pairwise 16-bit accumulation there (trained CfC 5.7% relative
   RMS step error, ~20% on small random CfCs); QUInt8 weights do not (0.82%, per-channel 0.75%).
 - static QDQ: U8 activations, S8 weights with reduce_range (7-bit; without it ~20%: the same saturation),
@@ -35,7 +35,7 @@ from edgelnn.export.formats.base import CalibrationData
 from edgelnn.export.formats.onnx_graph import quiet
 
 STATIC_OP_SETS: dict[str, tuple[str, ...] | None] = {"all": None, "matmul": ("Gemm", "MatMul")}
-CALIBRATION_METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+CALIBRATION_METHODS = {"min_max": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
                        "entropy": CalibrationMethod.Entropy}
 _INTEGER_OPS = {"MatMulInteger", "ConvInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "DynamicQuantizeLSTM"}
 _QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
@@ -54,7 +54,7 @@ class DynamicRecipe:
 class StaticRecipe:
     """quantize_static settings: QDQ int8 weights and activations with calibrated ranges."""
 
-    calibration_method: str = "minmax"
+    calibration_method: str = "min_max"
     activation_type: str = "QUInt8"
     weight_type: str = "QInt8"
     per_channel: bool = True

@@ -15,7 +15,7 @@ from edgelnn.export.formats.base import INPUT_NAMES, OUTPUT_NAMES, Artifact
 THREADS_ENV = "EDGELNN_ORT_THREADS"
 
 
-class OnnxRunner:
+class OnnxStepRunner:
     """Runs one ONNX artifact on onnxruntime's CPU provider: float32 (x, state, dt) -> (y, state_out).
 
     For a "sequence" artifact x is [B,T,F] and dt [B,T,1]; for a step artifact x is [B,F] and dt [B,1].

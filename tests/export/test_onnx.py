@@ -14,7 +14,7 @@ from numeric import ATOL, RTOL_ROLLOUT, assert_close
 from edgelnn.errors import ShapeError
 from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.formats.base import FORMATS, RUNTIMES, Artifact, ExportContext
-from edgelnn.export.formats.onnx import OnnxRunner, export_onnx, open_onnx, step_signature
+from edgelnn.export.formats.onnx import OnnxStepRunner, export_onnx, open_onnx, step_signature
 from edgelnn.export.formats.onnx_graph import check_signature, ensure_input
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
@@ -62,7 +62,7 @@ class Exported:
         self.dir = out_dir
         self.artifacts = {a.name: a for a in export_onnx(ctx)}
 
-    def runner(self, name: str) -> OnnxRunner:
+    def runner(self, name: str) -> OnnxStepRunner:
         return open_onnx(self.dir / self.artifacts[name].file, self.artifacts[name])
 
 
@@ -125,7 +125,7 @@ def test_every_artifact_keeps_the_step_signature(exported, name):
 
 def test_fixed_batch_dim_raises_shape_error(exported):
     e = exported("lstm")
-    model = onnx.load(e.dir / "onnx-fp32.onnx")
+    model = onnx.load(e.dir / "step_fp32.onnx")
     inputs, outputs = step_signature(F, e.model.state_size, e.model.output_size)
     check_signature(model, inputs, outputs)
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1  # what a batch-1 trace produces
@@ -135,13 +135,13 @@ def test_fixed_batch_dim_raises_shape_error(exported):
 
 def test_dropped_dt_input_is_restored_and_runs(exported):
     e = exported("gru")
-    model = onnx.load(e.dir / "onnx-fp32.onnx")
+    model = onnx.load(e.dir / "step_fp32.onnx")
     del model.graph.input[2]  # what the TorchScript exporter does to an unused dt
     assert ensure_input(model, "dt", ["batch", 1], position=2)
     assert not ensure_input(model, "dt", ["batch", 1])
     path = e.dir.parent / "gru-restored.onnx"
     onnx.save(model, path)
-    y, _ = OnnxRunner(path, e.artifacts["onnx-fp32"])(np.ones((2, F), np.float32), np.zeros((2, H), np.float32),
+    y, _ = OnnxStepRunner(path, e.artifacts["onnx-fp32"])(np.ones((2, F), np.float32), np.zeros((2, H), np.float32),
                                                        np.ones((2, 1), np.float32))
     assert y.shape == (2, H)
 
@@ -200,5 +200,5 @@ def test_registered_and_runner_checks_ranks(exported):
     with pytest.raises(ShapeError):
         e.runner("onnx-fp32")(np.zeros((1, 1, F), np.float32), np.zeros((1, 2 * H), np.float32),
                               np.ones((1, 1), np.float32))
-    art = Artifact(name="bad", format="onnx", precision="fp32", file="onnx-fp32.onnx", runtime="onnxruntime")
+    art = Artifact(name="bad", format="onnx", precision="fp32", file="step_fp32.onnx", runtime="onnxruntime")
     assert open_onnx(e.dir / art.file, art).input_names == ("x", "state", "dt")

@@ -14,7 +14,15 @@ from numeric import ATOL, RTOL_ROLLOUT, assert_close, assert_within
 from tiny_runs import TINY_SINE, evaluated_splits
 
 from edgelnn.cli import main
-from edgelnn.errors import CheckpointError, ExportError, OptionConflictError, RunNotFoundError, ToleranceError
+from edgelnn.errors import (
+    CheckpointError,
+    ExportError,
+    ManifestError,
+    MetricDropError,
+    OptionConflictError,
+    ParityError,
+    RunNotFoundError,
+)
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
 from edgelnn.export.manifest import sha256_of, validate_manifest
@@ -96,7 +104,7 @@ def test_failed_verification_leaves_nothing(cfc_run, tmp_path, monkeypatch):
         return report
 
     monkeypatch.setattr(pipeline_module, "verify_runner", off_by_one)
-    with pytest.raises(ToleranceError, match="onnx-fp32: max abs error"):
+    with pytest.raises(ParityError, match="onnx-fp32: max abs error"):
         export_model(resolve_source(run=cfc_run), ExportConfig(formats=("onnx",)), tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
 
@@ -111,7 +119,7 @@ def test_int8_drop_bound_fails_the_export(cfc_run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline_module, "verify_runner", worse)
     cfg = ExportConfig(formats=("onnx",), int8=True, max_int8_drop=0.05, atol=1.0)
-    with pytest.raises(ToleranceError, match="exceeds --max-int8-drop"):
+    with pytest.raises(MetricDropError, match="exceeds --max-int8-drop"):
         export_model(resolve_source(run=cfc_run), cfg, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
 
@@ -123,15 +131,18 @@ def test_schema_rejects_a_broken_manifest(cfc_run, tmp_path):
     with pytest.raises(ValueError, match="artifacts/0.*sha256"):
         validate_manifest(manifest)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    manifest["schema_version"] = 2
+    manifest["schema_version"] = 1
     with pytest.raises(ValueError, match="schema_version"):
         validate_manifest(manifest)
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))  # an export by an older edgelnn
+    with pytest.raises(ManifestError, match="schema_version 1; this edgelnn reads version 2: re-export"):
+        read_manifest(tmp_path / "m")
 
 
 def test_solver_is_fixed_at_export(ltc_run, tmp_path):
     result = export_model(resolve_source(run=ltc_run), ExportConfig(formats=("onnx",), ode_unfolds=1, solver="rk4"),
                           tmp_path / "ltc")
-    assert result.manifest["solver"] == {"solver": "rk4", "ode_unfolds": 1}
+    assert result.manifest["solver"] == {"method": "rk4", "ode_unfolds": 1}
     assert result.manifest["model"]["ode_unfolds"] == 1
     assert result.manifest["model"]["solver"] == "rk4"
 

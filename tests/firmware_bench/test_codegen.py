@@ -87,7 +87,7 @@ def write_export(model, folder: Path) -> Path:
     manifest = {
         "model": cfg.to_dict(),
         "torch_checkpoint": {"file": ckpt.name, "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()},
-        "solver": {"solver": getattr(cfg, "solver", None), "ode_unfolds": getattr(cfg, "ode_unfolds", None)},
+        "solver": {"method": getattr(cfg, "solver", None), "ode_unfolds": getattr(cfg, "ode_unfolds", None)},
         "signature": {"inputs": [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"}
                                  for n in ("x", "state", "dt")],
                       "outputs": [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"}

@@ -418,7 +418,7 @@ def _tiny_cfc_export(folder):
     spec = [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"} for n in sizes]
     manifest = {"model": model.config.to_dict(), "state_layout": layout,
                 "torch_checkpoint": {"file": ckpt.name, "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()},
-                "solver": {"solver": None, "ode_unfolds": None},
+                "solver": {"method": None, "ode_unfolds": None},
                 "signature": {"inputs": [spec[0], spec[1], spec[2]], "outputs": [spec[3], spec[4]]}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder

@@ -134,7 +134,7 @@ def test_gpu_target_skips_when_there_is_no_gpu(exported, tmp_path):
 def test_tampered_artifact_is_refused(exported, tmp_path):
     copy = tmp_path / "art"
     shutil.copytree(exported, copy)
-    path = copy / "onnx-fp32.onnx"
+    path = copy / "step_fp32.onnx"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
