@@ -33,7 +33,7 @@ PLANT_HELP = "Plant: pendulum, cartpole, doublependulum, halfcheetah."
                    "microcontroller profile (e.g. stm32f4) at every step, beside the host C backend.")
 @click.option("--model", default="cfc", show_default=True, help="Model kind for --train.")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Hidden size (--train/--compare).")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True,
               help="Behaviour-cloning epochs (--train/--compare).")
 @click.option("--dagger", type=click.IntRange(min=0), default=2, show_default=True,
               help="DAgger iterations after behaviour cloning (--train/--compare).")

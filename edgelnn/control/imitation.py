@@ -83,8 +83,8 @@ def _save_split(split: Any, path: Path) -> None:
     atomic_write(path, write, ".npz")
 
 
-def imitate(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: int = 32, epochs: int = 10,
-            dagger_iterations: int = 2, dagger_epochs: int = 5, dagger_episodes: int = 16, seed: int = 0,
+def imitate(plant: str, out_dir: str | Path, model: str = "cfc", hidden_size: int = 32, epochs: int = 40,
+            dagger_iterations: int = 2, dagger_epochs: int = 10, dagger_episodes: int = 16, seed: int = 0,
             task_options: dict[str, Any] | None = None, model_options: dict[str, Any] | None = None,
             batch_size: int = 32, lr: float = 5e-3, progress: bool = False) -> ImitationResult:
     """Behaviour cloning then ``dagger_iterations`` DAgger iterations of a ``model`` policy for ``plant``."""

@@ -138,7 +138,7 @@ def _concat(a: Split, b: Split) -> Split:
     return Split(*(np.concatenate([getattr(a, k), getattr(b, k)]) for k in ("x", "t", "y", "mask")))
 
 
-def build_control_task(plant: str, seed: int = 0, n_train: int = 32, n_val: int = 8, n_test: int = 8,
+def build_control_task(plant: str, seed: int = 0, n_train: int = 48, n_val: int = 8, n_test: int = 8,
                        episode_steps: int = 1000, jitter: float = 0.2, drop_range: tuple[float, float] = (0.0, 0.3),
                        noise_std: float = 0.05, window_steps: int = 50, action_noise: float = 0.2,
                        dagger_data: str | None = None) -> Task:
