@@ -18,3 +18,21 @@ def test_compare_ranks_per_kb_and_names_the_winners():
     assert rows[0]["ood_per_kb"] == pytest.approx(0.06) and rows[1]["ood_per_us"] == pytest.approx(0.09)
     text = format_compare(rows)
     assert "most OOD return per KB: small" in text and "most OOD return per microsecond: big" in text
+
+
+def test_compare_models_trains_exports_and_ranks_every_kind(tmp_path):
+    import json
+
+    import jsonschema
+
+    from edgelnn.control.pipeline import compare_models
+    from edgelnn.control.report import control_schema
+
+    report = compare_models("pendulum", tmp_path, models=("cfc", "gru"), backend="onnxruntime", precision="fp32",
+                            conditions="nominal,drop", episodes=1, hidden_size=8, epochs=1, dagger_iterations=0,
+                            task_options={"n_train": 4, "n_val": 2, "n_test": 2, "episode_steps": 40})
+    doc = json.loads((tmp_path / "control.json").read_text())
+    jsonschema.validate(doc, control_schema())
+    assert sorted(r["label"] for r in doc["compare"]) == ["cfc fp32 (onnxruntime)", "gru fp32 (onnxruntime)"]
+    assert all(r["memory_kb"] > 0 and r["step_p99_us"] > 0 for r in doc["compare"])
+    assert "most OOD return per KB" in report.text
