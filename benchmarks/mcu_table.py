@@ -84,9 +84,9 @@ def tflm_figures(export: Path, precision: str, manifest: dict) -> tuple[int | No
 
 def measure_rows(kind: str, export: Path, args) -> list[dict]:
     """One row per (C precision, core) for the model in ``export``."""
+    from edgelnn.artifact import read_manifest
     from edgelnn.errors import UnsupportedModelError
     from edgelnn.export.golden import read_golden
-    from edgelnn.export.manifest import read_manifest
     from edgelnn.firmware_bench.codegen import PRECISIONS, generate
     from edgelnn.firmware_bench.golden_c import golden_tolerance
     from edgelnn.firmware_bench.mcu import measure_c_step

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelnn.export.manifest import sha256_of
+from edgelnn.artifact import sha256_of
 from edgelnn.export.rollout import rollout, torch_runner
 from edgelnn.utils.atomic import atomic_write
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from edgelnn.export.formats.base import StepRunner
+from edgelnn.artifact import StepRunner
 
 
 def step_latency_us(runner: StepRunner, input_size: int, state_size: int, steps: int = 200, warmup: int = 20,

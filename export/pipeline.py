@@ -18,23 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from edgelnn import __version__
+from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, SCHEMA_VERSION, Artifact, sha256_of, validate_manifest
 from edgelnn.errors import ExportError, MetricDropError, ParityError, RuntimeMissingError
 from edgelnn.export.calibration import calibration_rows
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
-from edgelnn.export.formats.base import FORMATS, INPUT_NAMES, OUTPUT_NAMES, RUNTIMES, Artifact, ExportContext
+from edgelnn.export.formats.base import FORMATS, ExportContext
 from edgelnn.export.golden import record_golden, write_golden
 from edgelnn.export.input_ranges import InputRanges, declared_ranges, representable_ranges
-from edgelnn.export.manifest import SCHEMA_VERSION, sha256_of, validate_manifest
 from edgelnn.export.outdir import make_staging, output_lock, publish, remove_stale
 from edgelnn.export.source import Source
 from edgelnn.export.step import FixedSolver, StepModule, extract_step_module, fixed_solver
 from edgelnn.export.verify import Reference, VerificationReport, reference_rollouts, verify_runner
 from edgelnn.models.checkpoint import save_checkpoint
+from edgelnn.runtime.backends import backend_for
 from edgelnn.tasks import Split
 from edgelnn.utils.atomic import write_json_atomic
 from edgelnn.utils.quiet import captured_output
 
-# Format name -> module that registers its handler and runtime (imported lazily: heavy dependencies).
+# Format name -> module that registers its handler (imported lazily: heavy dependencies).
 FORMAT_MODULES = {name: f"edgelnn.export.formats.{name}" for name in KNOWN_FORMATS}
 FLOAT_PRECISIONS = ("fp32",)
 TORCH_CHECKPOINT = "model.safetensors"
@@ -125,9 +126,10 @@ def emit(prepared: Prepared, cfg: ExportConfig) -> list[tuple[Artifact, float]]:
 
 
 def verify(prepared: Prepared, artifact: Artifact, cfg: ExportConfig, export_seconds: float) -> VerifiedArtifact:
-    """Verify one artifact in its runtime; fail the export when a bound is exceeded."""
+    """Verify one artifact in its runtime backend (the one ``edgelnn.runtime.load`` opens it with); fail the
+    export when a bound is exceeded."""
     started = time.perf_counter()
-    runner = RUNTIMES[artifact.runtime](prepared.ctx.out_dir / artifact.file, artifact)
+    runner = backend_for(artifact).open(prepared.ctx.out_dir / artifact.file, artifact)
     if artifact.kind != "step":
         runner = _sequence_as_step(runner)
     report = verify_runner(runner, prepared.reference, prepared.source.task, prepared.ctx.state_size)

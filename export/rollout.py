@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelnn.export.formats.base import StepRunner
+from edgelnn.artifact import StepRunner
 
 
 @dataclass

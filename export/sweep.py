@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from edgelnn.export.config import ExportConfig
-from edgelnn.export.formats.base import RUNTIMES
 from edgelnn.export.latency import step_latency_us
 from edgelnn.export.outdir import output_lock
 from edgelnn.export.pipeline import ExportResult, _publish, _staging_dir, export_model
 from edgelnn.export.source import Source
 from edgelnn.export.step import with_solver
 from edgelnn.export.verify import torch_runner
+from edgelnn.runtime.backends import backend_for
 from edgelnn.utils.atomic import write_json_atomic
 
 
@@ -59,7 +59,7 @@ def _export_each(source: Source, cfg: ExportConfig, unfolds: list[int],
         for v in result.artifacts:
             if v.artifact.precision != "fp32" or v.artifact.kind != "step":
                 continue
-            runner = RUNTIMES[v.artifact.runtime](result.out_dir / v.artifact.file, v.artifact)
+            runner = backend_for(v.artifact).open(result.out_dir / v.artifact.file, v.artifact)
             row[f"{v.artifact.name} test"] = v.report.metrics["test"]
             row[f"{v.artifact.name} us/step"] = step_latency_us(runner, model.input_size, model.state_size)
         rows.append(row)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelnn.export.formats.base import StepRunner
+from edgelnn.artifact import StepRunner
 from edgelnn.export.rollout import Rollout, rollout_split, torch_runner
 from edgelnn.models.base import StepModel
 from edgelnn.tasks import Split, Task, compute_metric, metric_spec

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from edgelnn import __version__
+from edgelnn.artifact import read_manifest
 from edgelnn.errors import OutputPathError
-from edgelnn.export.manifest import read_manifest
 from edgelnn.targets import bench_mcu
 from edgelnn.targets.bench_plan import plan_runs, resolve_profile
 from edgelnn.targets.bench_report import SCHEMA_VERSION, format_report, validate_bench, write_bench

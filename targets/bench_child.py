@@ -187,7 +187,7 @@ def _manifest_metrics(model) -> dict[str, Any]:
 
 def _arena_note(job: dict[str, Any]) -> str:
     """Whether load() will measure the TFLite Micro arena (in its own child) or read it from its cache."""
-    from edgelnn.export.manifest import read_manifest
+    from edgelnn.artifact import read_manifest
     from edgelnn.runtime.backends import BACKENDS
     from edgelnn.runtime.loader import candidates
     from edgelnn.runtime.tflm import arena_cache_path

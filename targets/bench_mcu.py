@@ -102,8 +102,8 @@ def firmware_job(export_dir: Path, target: str | Path, precision: str, steps: in
 
 def measure_firmware(job: dict[str, Any]) -> dict[str, Any]:
     """Generate, cross-compile and emulate the export's step on the target's core (runs in the child)."""
+    from edgelnn.artifact import read_manifest
     from edgelnn.export.golden import read_golden
-    from edgelnn.export.manifest import read_manifest
     from edgelnn.firmware_bench.codegen import generate
     from edgelnn.firmware_bench.golden_c import golden_tolerance
     from edgelnn.firmware_bench.mcu import measure_c_step

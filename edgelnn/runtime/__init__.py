@@ -5,13 +5,15 @@
     y = model.step(x, dt=0.05)       # keeps its own state; model.reset() to start over
 
 Backends: "onnxruntime", "litert" (ai-edge-litert), "tflm" (TFLite Micro, batch 1) and "torch" (the
-export's float checkpoint). ``list_backends()`` says which are installed here.
+export's float checkpoint), each opened by ``BACKENDS[name].open(path, artifact, threads)``; the runners live
+here (onnxruntime_runner, litert_runner, tflm, torch_backend; the "c" one in edgelnn.firmware_bench.host).
+``list_backends()`` says which are installed here. The artifact contract (Artifact, manifest) is
+:mod:`edgelnn.artifact`.
 """
 
-from edgelnn.runtime import tflm as _tflm  # noqa: F401 - registers RUNTIMES["tflm"] (tflite_micro loads lazily)
-from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, INT8_ORDER, PRECISIONS, list_backends
+from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, INT8_ORDER, PRECISIONS, backend_for, list_backends
 from edgelnn.runtime.loader import load
 from edgelnn.runtime.streaming import DEFAULT_DT, StreamingModel
 
-__all__ = ["AUTO_ORDER", "BACKENDS", "DEFAULT_DT", "INT8_ORDER", "PRECISIONS", "StreamingModel", "list_backends",
-           "load"]
+__all__ = ["AUTO_ORDER", "BACKENDS", "DEFAULT_DT", "INT8_ORDER", "PRECISIONS", "StreamingModel", "backend_for",
+           "list_backends", "load"]

@@ -1,8 +1,9 @@
 """The runtime backends: which package each needs, which artifacts it runs, and how to open one.
 
-A backend opens one artifact of an export directory as a StepRunner (float32 ``x, state, dt -> y,
-state_out``; integer quantization handled inside). Packages are imported only when a backend is opened,
-so listing backends costs nothing.
+``BACKENDS[name].open(path, artifact, threads)`` opens one artifact of an export directory as a StepRunner
+(float32 ``x, state, dt -> y, state_out``; integer quantization handled inside). It is the one way
+artifacts are opened: :func:`edgelnn.runtime.load` and the export's verification (``backend_for``) both
+use it. Packages are imported only when a backend is opened, so listing backends costs nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgelnn.artifact import Artifact, StepRunner
 from edgelnn.errors import RuntimeMissingError
 
 # Order "auto" tries installed backends in (tflm is never picked automatically: it emulates a device).
@@ -39,6 +41,41 @@ def _has_c_compiler() -> bool:
     return True
 
 
+def _open_onnxruntime(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
+    """ONNX in onnxruntime's CPU provider; threads None: $EDGELNN_ORT_THREADS, else 1."""
+    from edgelnn.runtime.onnxruntime_runner import OnnxStepRunner
+
+    return OnnxStepRunner(path, artifact, threads=threads)
+
+
+def _open_litert(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
+    """TFLite in ai-edge-litert, the artifact's recorded tensor specs checked against the file."""
+    from edgelnn.runtime.litert_runner import open_litert
+
+    return open_litert(path, artifact, threads=threads or 1)
+
+
+def _open_tflm(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
+    """TFLite in TFLite Micro (one thread, batch 1), its arena sized from a recording."""
+    from edgelnn.runtime.tflm import TflmStepRunner
+
+    return TflmStepRunner(path, artifact)
+
+
+def _open_torch(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
+    """The export's float checkpoint in eager PyTorch."""
+    from edgelnn.runtime.torch_backend import TorchStepRunner
+
+    return TorchStepRunner(path, threads=threads or 1)
+
+
+def _open_c(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
+    """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread."""
+    from edgelnn.firmware_bench.host import CStepRunner
+
+    return CStepRunner.from_export(path.parent)
+
+
 @dataclass(frozen=True)
 class Backend:
     """One runtime: its import name, how to install it, and which manifest artifacts it runs."""
@@ -49,6 +86,8 @@ class Backend:
     runtime: str | None  # manifest artifact "runtime" it runs (None: matched by format, or the checkpoint)
     format: str | None  # manifest artifact "format" it runs
     precisions: tuple[str, ...]  # the precisions it can run, in the order "int8" prefers them
+    # (path, Artifact, threads) -> StepRunner; imports the runtime's package only when called
+    opener: Callable[[Path, Artifact, int | None], StepRunner]
     batched: bool = True  # False: batch 1 only
     checkpoint: bool = False  # True: runs the export's float checkpoint (model.safetensors), not an artifact
     probe: Callable[[], bool] | None = None  # a further check that it can run here (e.g. a compiler exists)
@@ -62,6 +101,11 @@ class Backend:
         """Raise RuntimeMissingError (with the pip command) when the backend's package is absent."""
         if not self.installed():
             raise RuntimeMissingError(f"backend {self.name!r} needs the {self.module!r} package: {self.install}")
+
+    def open(self, path: Path, artifact: Artifact, threads: int | None = None) -> StepRunner:
+        """Open the file ``path`` (described by ``artifact``) as a StepRunner with ``threads`` intra-op
+        threads (None: the runtime's default, 1 unless configured; tflm and c: always 1)."""
+        return self.opener(Path(path), artifact, threads)
 
     def runs(self, artifact: dict[str, Any]) -> bool:
         """Whether this backend can run manifest entry ``artifact`` (a step model of a precision it supports)."""
@@ -80,15 +124,17 @@ class Backend:
 
 BACKENDS: dict[str, Backend] = {
     "onnxruntime": Backend("onnxruntime", "onnxruntime", "pip install onnxruntime (a core dependency of edgelnn)",
-                           runtime="onnxruntime", format="onnx", precisions=("fp32", *INT8_ORDER)),
+                           runtime="onnxruntime", format="onnx", precisions=("fp32", *INT8_ORDER),
+                           opener=_open_onnxruntime),
     "litert": Backend("litert", "ai_edge_litert", "pip install 'edgelnn[tflite]'", runtime="litert",
-                      format="tflite", precisions=("fp32", "fp16", *INT8_ORDER, A16)),
+                      format="tflite", precisions=("fp32", "fp16", *INT8_ORDER, A16), opener=_open_litert),
     "tflm": Backend("tflm", "tflite_micro", "pip install 'edgelnn[mcu]'", runtime=None, format="tflite",
-                    precisions=("fp32", "int8-full", A16), batched=False),
+                    precisions=("fp32", "int8-full", A16), batched=False, opener=_open_tflm),
     "torch": Backend("torch", "torch", "pip install torch", runtime=None, format=None, precisions=("fp32",),
-                     checkpoint=True),
+                     checkpoint=True, opener=_open_torch),
     "c": Backend("c", "edgelnn.firmware_bench.host", "install a C compiler (cc/gcc) or pip install ziglang",
-                 runtime=None, format=None, precisions=("fp32",), checkpoint=True, probe=_has_c_compiler),
+                 runtime=None, format=None, precisions=("fp32",), checkpoint=True, probe=_has_c_compiler,
+                 opener=_open_c),
 }
 
 
@@ -97,39 +143,10 @@ def list_backends() -> dict[str, bool]:
     return {name: backend.installed() for name, backend in BACKENDS.items()}
 
 
-def _open_onnxruntime(path: Path, artifact: Any, threads: int) -> Any:
-    from edgelnn.export.formats.onnx_runtime import OnnxStepRunner
-
-    return OnnxStepRunner(path, artifact, threads=threads)
-
-
-def _open_litert(path: Path, artifact: Any, threads: int) -> Any:
-    from edgelnn.export.formats.tflite import open_tflite
-
-    return open_tflite(path, artifact, num_threads=threads)
-
-
-def _open_tflm(path: Path, artifact: Any, threads: int) -> Any:
-    from edgelnn.runtime.tflm import open_tflm
-
-    return open_tflm(path, artifact)
-
-
-def _open_torch(path: Path, artifact: Any, threads: int) -> Any:
-    from edgelnn.runtime.torch_backend import TorchStepRunner
-
-    return TorchStepRunner(path, threads=threads)
-
-
-def _open_c(path: Path, artifact: Any, threads: int) -> Any:
-    """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread."""
-    from edgelnn.firmware_bench.host import CStepRunner
-
-    return CStepRunner.from_export(path.parent)
-
-
-# Backend name -> opener(path, Artifact, threads) -> StepRunner.
-OPENERS: dict[str, Callable[[Path, Any, int], Any]] = {
-    "onnxruntime": _open_onnxruntime, "litert": _open_litert, "tflm": _open_tflm, "torch": _open_torch,
-    "c": _open_c,
-}
+def backend_for(artifact: Artifact) -> Backend:
+    """The backend that runs an exported artifact (by its ``runtime``): what the export verifies it with."""
+    for backend in BACKENDS.values():
+        if backend.runtime is not None and backend.runtime == artifact.runtime:
+            return backend
+    raise RuntimeMissingError(f"{artifact.name}: no runtime backend runs artifacts of runtime {artifact.runtime!r}; "
+                              f"known: {', '.join(b.runtime for b in BACKENDS.values() if b.runtime)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgelnn.artifact import Artifact, TensorSpec, read_manifest, sha256_of
 from edgelnn.errors import (
     ArtifactIntegrityError,
     ArtifactLoadError,
@@ -18,9 +19,7 @@ from edgelnn.errors import (
     RuntimeMissingError,
     UnsupportedModelError,
 )
-from edgelnn.export.formats.base import Artifact, TensorSpec
-from edgelnn.export.manifest import read_manifest, sha256_of
-from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, OPENERS, PRECISIONS, Backend
+from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, PRECISIONS, Backend
 from edgelnn.runtime.streaming import StreamingModel
 
 
@@ -91,7 +90,7 @@ def _spec(d: dict[str, Any]) -> TensorSpec:
 
 
 def artifact_record(entry: dict[str, Any]) -> Artifact:
-    """The export-side Artifact record of a manifest entry (what the format runtimes take)."""
+    """The Artifact record of a manifest entry (what ``Backend.open`` takes)."""
     return Artifact(name=entry["name"], format=entry["format"], precision=entry["precision"], file=entry["file"],
                     runtime=entry["runtime"], inputs=[_spec(t) for t in entry.get("inputs", [])],
                     outputs=[_spec(t) for t in entry.get("outputs", [])], kind=entry["kind"],
@@ -102,7 +101,7 @@ def open_runner(backend: Backend, path: Path, entry: dict[str, Any], threads: in
     """Open ``path`` in ``backend``; any failure of the runtime becomes ArtifactLoadError (never a traceback
     from deep inside the runtime)."""
     try:
-        return OPENERS[backend.name](path, artifact_record(entry), threads)
+        return backend.open(path, artifact_record(entry), threads)
     except (RuntimeMissingError, ArtifactLoadError, CompileError, UnsupportedModelError):
         raise  # named errors that say what to do (install, fix the C, pick another backend)
     except ImportError as err:

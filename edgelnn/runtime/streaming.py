@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from edgelnn.artifact import StepRunner
 from edgelnn.errors import InputRangeWarning, RuntimeInputError
-from edgelnn.export.formats.base import StepRunner
 
 F32 = np.dtype(np.float32)
 DEFAULT_DT = 1.0  # ncps's default timespan, and the tasks' default elapsed time between samples

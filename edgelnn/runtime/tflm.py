@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, Artifact, TensorSpec
 from edgelnn.errors import ArtifactLoadError, RuntimeMissingError, ShapeError
-from edgelnn.export.formats.base import INPUT_NAMES, OUTPUT_NAMES, Artifact, TensorSpec, register_runtime
+from edgelnn.runtime.ports import QuantizedPort
 from edgelnn.utils.atomic import write_json_atomic
 
 PROBE = Path(__file__).with_name("tflm_probe.py")
@@ -185,20 +186,6 @@ def measure_arena(path: str | Path, data: bytes | None = None, cache: bool = Tru
     return record
 
 
-@dataclass(frozen=True)
-class _Port:
-    """One model input or output: its position in the TFLM interpreter and its quantization."""
-
-    name: str
-    position: int
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    scale: np.float32 | None
-    zero_point: np.float32 | None
-    qmin: int = 0
-    qmax: int = 0
-
-
 def _positions(data: bytes) -> tuple[dict[str, int], dict[str, int]]:
     """Signature name -> interpreter position, for inputs and outputs (positional order as a fallback)."""
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
@@ -219,7 +206,7 @@ def _positions(data: bytes) -> tuple[dict[str, int], dict[str, int]]:
     return {n: i for i, n in enumerate(INPUT_NAMES)}, {n: i for i, n in enumerate(OUTPUT_NAMES)}
 
 
-def _port(name: str, position: int, detail: dict, spec: TensorSpec | None) -> _Port:
+def _port(name: str, position: int, detail: dict, spec: TensorSpec | None) -> QuantizedPort:
     """Bind one tensor; the manifest's quantization (``spec``) must be the file's."""
     dtype = np.dtype(detail["dtype"])
     shape = tuple(int(d) for d in detail["shape"])
@@ -239,11 +226,7 @@ def _port(name: str, position: int, detail: dict, spec: TensorSpec | None) -> _P
         file_scale, file_zero = (spec.scale, spec.zero_point) if integer else (None, None)
     if shape[0] != 1:
         raise ShapeError(f"{name}: TFLite Micro runs batch 1; the model's batch is {shape[0]}")
-    info = np.iinfo(dtype) if integer else None
-    return _Port(name, position, dtype, shape,
-                 None if file_scale is None else np.float32(file_scale),
-                 None if file_zero is None else np.float32(file_zero),
-                 info.min if info else 0, info.max if info else 0)
+    return QuantizedPort(name, position, dtype, shape, file_scale, file_zero)
 
 
 class TflmStepRunner:
@@ -269,25 +252,13 @@ class TflmStepRunner:
                              for n in OUTPUT_NAMES)
         self._widths = tuple(p.shape[1:] for p in self.inputs)
 
-    def _encode(self, port: _Port, value: np.ndarray) -> np.ndarray:
-        if port.scale is None:
-            return np.ascontiguousarray(value, port.dtype)
-        q = np.rint(np.asarray(value, np.float32) / port.scale) + port.zero_point
-        return np.clip(q, port.qmin, port.qmax).astype(port.dtype)
-
-    @staticmethod
-    def _decode(port: _Port, value: np.ndarray) -> np.ndarray:
-        if port.scale is None:
-            return value if value.dtype == np.float32 else value.astype(np.float32)
-        return (value.astype(np.float32) - port.zero_point) * port.scale
-
     def _invoke(self, x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         interp, (px, ps, pd), (py, pso) = self._interp, self.inputs, self.outputs
-        interp.set_input(self._encode(px, x), px.position)
-        interp.set_input(self._encode(ps, state), ps.position)
-        interp.set_input(self._encode(pd, dt), pd.position)
+        interp.set_input(px.encode(x), px.index)
+        interp.set_input(ps.encode(state), ps.index)
+        interp.set_input(pd.encode(dt), pd.index)
         interp.invoke()
-        return self._decode(py, interp.get_output(py.position)), self._decode(pso, interp.get_output(pso.position))
+        return py.decode(interp.get_output(py.index)), pso.decode(interp.get_output(pso.index))
 
     def __call__(self, x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch = x.shape[0] if x.ndim == 2 else -1
@@ -299,10 +270,3 @@ class TflmStepRunner:
             return self._invoke(x, state, dt)
         rows = [self._invoke(x[i : i + 1], state[i : i + 1], dt[i : i + 1]) for i in range(batch)]
         return np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
-
-
-@register_runtime("tflm")
-def open_tflm(path: Path, artifact: Artifact) -> TflmStepRunner:
-    """Open a .tflite step artifact (fp32, int8-full or int8-a16) in TFLite Micro, its arena sized from a
-    recording."""
-    return TflmStepRunner(path, artifact)

@@ -1,5 +1,6 @@
-"""ONNX artifacts of a step module (fp32, int8 dynamic, int8 static QDQ, optional whole-sequence Scan)
-and the onnxruntime runner that opens them.
+"""ONNX artifacts of a step module (fp32, int8 dynamic, int8 static QDQ, optional whole-sequence Scan).
+
+They run in the "onnxruntime" backend (edgelnn.runtime.onnxruntime_runner).
 
 Why the exporter settings: ``torch.onnx.export(dynamo=True)`` is exact here; a batch-1 trace sample fixes
 the batch dimension silently, so the trace uses batch 2 and every graph's signature is checked afterwards
@@ -19,18 +20,11 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, Artifact
 from edgelnn.errors import ExportError
-from edgelnn.export.formats.base import (
-    INPUT_NAMES,
-    OUTPUT_NAMES,
-    Artifact,
-    ExportContext,
-    register_format,
-    register_runtime,
-)
+from edgelnn.export.formats.base import ExportContext, register_format
 from edgelnn.export.formats.onnx_graph import Dim, check_signature, ensure_input, quiet, tensor_specs
 from edgelnn.export.formats.onnx_quant import DynamicRecipe, StaticRecipe, dynamic_int8, static_int8
-from edgelnn.export.formats.onnx_runtime import OnnxStepRunner
 from edgelnn.export.formats.onnx_scan import sequence_model, sequence_signature
 
 OPSET = 20  # torch 2.13's default target (torchlib is written at 18 and converted up); onnxruntime 1.32 runs it
@@ -119,9 +113,3 @@ def export_onnx(ctx: ExportContext) -> list[Artifact]:
         artifacts.append(_artifact("onnx-fp32-sequence", "fp32", seq_path, sequence_signature(*sizes),
                                    kind="sequence", **common, loop="ONNX Scan over axis 1 (time), step graph as body"))
     return artifacts
-
-
-@register_runtime("onnxruntime")
-def open_onnx(path: Path, artifact: Artifact) -> OnnxStepRunner:
-    """Open ``path`` (an artifact of format "onnx") as a StepRunner; threads from $EDGELNN_ORT_THREADS (1)."""
-    return OnnxStepRunner(Path(path), artifact)

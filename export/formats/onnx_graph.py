@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 import onnx
 from onnx import TensorProto
 
+from edgelnn.artifact import TensorSpec
 from edgelnn.errors import ShapeError
-from edgelnn.export.formats.base import TensorSpec
 
 Dim = int | str  # a fixed size, or the name of a dynamic dimension ("batch", "time")
 

@@ -1,4 +1,5 @@
-"""The "tflite" format (litert-torch + ai-edge-quantizer) and the "litert" runtime (ai-edge-litert).
+"""The "tflite" format (litert-torch + ai-edge-quantizer); its artifacts run in the "litert" backend
+(ai-edge-litert, edgelnn.runtime.litert_runner) and the full-integer ones in "tflm" too.
 
 Artifacts, all with the step signature x, state, dt -> y, state_out:
 
@@ -29,9 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgelnn.artifact import Artifact
 from edgelnn.errors import ShapeError
-from edgelnn.export.formats.base import Artifact, ExportContext, register_format, register_runtime
-from edgelnn.export.formats.tflite_runtime import LiteRTStepRunner
+from edgelnn.export.formats.base import ExportContext, register_format
+from edgelnn.runtime.litert_runner import LiteRTStepRunner
 
 FILES = {"fp32": "step_fp32.tflite", "fp16": "step_fp16.tflite", "int8-dynamic": "step_int8_dynamic.tflite",
          "int8-full": "step_int8_full.tflite", "int8-a16": "step_int8_a16.tflite"}
@@ -97,18 +99,3 @@ def export_tflite(ctx: ExportContext) -> list[Artifact]:
         artifacts.append(_describe(path, precision, {**base, **settings}, versions))
         _check_widths(artifacts[-1], ctx)
     return artifacts
-
-
-@register_runtime("litert")
-def open_tflite(path: Path, artifact: Artifact, num_threads: int = 1) -> LiteRTStepRunner:
-    """Open a TFLite step artifact in ai-edge-litert (one thread by default; XNNPACK where it works).
-
-    Where the artifact records tensor specs, they must be the file's: a manifest that does not describe
-    the file (e.g. other quantization parameters) would make the runner quantize with the wrong scales.
-    """
-    runner = LiteRTStepRunner(path, num_threads=num_threads)
-    for recorded, actual in ((artifact.inputs, runner.input_specs), (artifact.outputs, runner.output_specs)):
-        if recorded and [s.to_dict() for s in recorded] != [s.to_dict() for s in actual]:
-            raise ShapeError(f"{Path(path).name}: the artifact's tensor specs {[s.to_dict() for s in recorded]} "
-                             f"are not the file's {[s.to_dict() for s in actual]}")
-    return runner

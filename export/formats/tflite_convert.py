@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from edgelnn.errors import ExportError, RuntimeMissingError
-from edgelnn.export.formats.tflite_runtime import LiteRTStepRunner
+from edgelnn.runtime.litert_runner import LiteRTStepRunner
 
 TOOL_PACKAGES = ("litert-torch", "ai-edge-quantizer", "ai-edge-litert", "torch")
 DYNAMIC_CHECK_BATCH = 3

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from edgelnn.artifact import INPUT_NAMES
 from edgelnn.errors import ExportError, RuntimeMissingError
-from edgelnn.export.formats.base import INPUT_NAMES, CalibrationData
+from edgelnn.export.formats.base import CalibrationData
 from edgelnn.export.formats.tflite_fp16 import constants_to_fp16
 
 CALIBRATION_METHODS = ("min_max", "moving_average")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from edgelnn.artifact import sha256_of
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source
 from edgelnn.export import pipeline as pipeline_module
-from edgelnn.export.manifest import sha256_of
 from edgelnn.training import TrainConfig, train
 from edgelnn.utils.locking import exclusive_lock, lock_path_beside
 

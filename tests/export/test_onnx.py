@@ -11,13 +11,16 @@ import pytest
 import torch
 from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
+from edgelnn.artifact import Artifact
 from edgelnn.errors import ShapeError
 from edgelnn.export.calibration import calibration_from_rollouts
-from edgelnn.export.formats.base import FORMATS, RUNTIMES, Artifact, ExportContext
-from edgelnn.export.formats.onnx import OnnxStepRunner, export_onnx, open_onnx, step_signature
+from edgelnn.export.formats.base import FORMATS, ExportContext
+from edgelnn.export.formats.onnx import export_onnx, step_signature
 from edgelnn.export.formats.onnx_graph import check_signature, ensure_input
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
+from edgelnn.runtime.backends import BACKENDS, backend_for
+from edgelnn.runtime.onnxruntime_runner import OnnxStepRunner
 from edgelnn.tasks import Split
 
 F, H = 3, 8
@@ -63,7 +66,7 @@ class Exported:
         self.artifacts = {a.name: a for a in export_onnx(ctx)}
 
     def runner(self, name: str) -> OnnxStepRunner:
-        return open_onnx(self.dir / self.artifacts[name].file, self.artifacts[name])
+        return backend_for(self.artifacts[name]).open(self.dir / self.artifacts[name].file, self.artifacts[name])
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +198,10 @@ def test_sequence_artifact_matches_model_run_for_any_length(exported, name):
 
 
 def test_registered_and_runner_checks_ranks(exported):
-    assert FORMATS["onnx"] is export_onnx and RUNTIMES["onnxruntime"] is open_onnx
     e = exported("lstm")
+    assert FORMATS["onnx"] is export_onnx and backend_for(e.artifacts["onnx-fp32"]) is BACKENDS["onnxruntime"]
     with pytest.raises(ShapeError):
         e.runner("onnx-fp32")(np.zeros((1, 1, F), np.float32), np.zeros((1, 2 * H), np.float32),
                               np.ones((1, 1), np.float32))
     art = Artifact(name="bad", format="onnx", precision="fp32", file="step_fp32.onnx", runtime="onnxruntime")
-    assert open_onnx(e.dir / art.file, art).input_names == ("x", "state", "dt")
+    assert BACKENDS["onnxruntime"].open(e.dir / art.file, art).input_names == ("x", "state", "dt")

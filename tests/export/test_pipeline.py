@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from numeric import ATOL, RTOL_ROLLOUT, assert_close, assert_within
 from tiny_runs import TINY_SINE, evaluated_splits
 
+from edgelnn.artifact import sha256_of, validate_manifest
 from edgelnn.cli import main
 from edgelnn.errors import (
     CheckpointError,
@@ -25,7 +26,6 @@ from edgelnn.errors import (
 )
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
-from edgelnn.export.manifest import sha256_of, validate_manifest
 from edgelnn.export.outdir import REPLACED_TAG, STAGING_TAG
 from edgelnn.models.checkpoint import load_checkpoint, save_checkpoint
 from edgelnn.training import TrainConfig, train

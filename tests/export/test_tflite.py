@@ -20,15 +20,17 @@ pytest.importorskip("ai_edge_litert")
 
 from numeric import ATOL, RTOL_ROLLOUT, assert_close
 
+from edgelnn.artifact import Artifact
 from edgelnn.errors import ShapeError
 from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.formats import tflite_quant
-from edgelnn.export.formats.base import FORMATS, RUNTIMES, Artifact, ExportContext
-from edgelnn.export.formats.tflite import export_tflite, open_tflite
+from edgelnn.export.formats.base import FORMATS, ExportContext
+from edgelnn.export.formats.tflite import export_tflite
 from edgelnn.export.formats.tflite_fp16 import constants_to_fp16
-from edgelnn.export.formats.tflite_runtime import LiteRTStepRunner
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
+from edgelnn.runtime.backends import BACKENDS, backend_for
+from edgelnn.runtime.litert_runner import LiteRTStepRunner, open_litert
 from edgelnn.tasks.base import Split
 
 INPUT = 3
@@ -81,7 +83,7 @@ class Exported:
 
     def runner(self, name: str):
         artifact = self.artifacts[name]
-        return RUNTIMES[artifact.runtime](self.ctx.out_dir / artifact.file, artifact)
+        return backend_for(artifact).open(self.ctx.out_dir / artifact.file, artifact)
 
     def inputs(self, batch: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(seed)
@@ -128,7 +130,7 @@ def _rel_rms(got: np.ndarray, want: np.ndarray) -> float:
 
 def test_registered():
     assert FORMATS["tflite"] is export_tflite
-    assert RUNTIMES["litert"] is open_tflite
+    assert backend_for(Artifact("x", "tflite", "fp32", "step_fp32.tflite", "litert")) is BACKENDS["litert"]
 
 
 @pytest.mark.parametrize("label", list(MODELS))
@@ -217,7 +219,7 @@ def test_min_max_calibration_beats_moving_average(exported):
         content, _ = tflite_quant.to_full_int8(fp32, ex.ctx.calibration, method=method)
         path = ex.ctx.out_dir / f"calib_{method}.tflite"
         path.write_bytes(content)
-        runner = open_tflite(path, Artifact("x", "tflite", "int8-full", path.name, "litert"))
+        runner = open_litert(path, Artifact("x", "tflite", "int8-full", path.name, "litert"))
         errors[method] = _rel_rms(ex.rollout(runner, xs, dts)[0], want_y)
     print(f"cfc full int8 y rel RMS by calibration: {errors}")
     assert errors["min_max"] < errors["moving_average"]
@@ -268,7 +270,7 @@ def test_open_rejects_specs_that_are_not_the_files(exported):
     artifact = ex.artifacts["tflite-int8-full"]
     wrong = dataclasses.replace(artifact.inputs[0], scale=artifact.inputs[0].scale * 2)
     with pytest.raises(ShapeError):
-        open_tflite(ex.ctx.out_dir / artifact.file, dataclasses.replace(artifact, inputs=[wrong, *artifact.inputs[1:]]))
+        open_litert(ex.ctx.out_dir / artifact.file, dataclasses.replace(artifact, inputs=[wrong, *artifact.inputs[1:]]))
 
 
 def test_default_export_tries_dynamic_batch_and_int8_off(tmp_path):

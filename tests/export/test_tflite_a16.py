@@ -29,10 +29,10 @@ from edgelnn.export.calibration import calibration_from_rollouts
 from edgelnn.export.formats import tflite_quant
 from edgelnn.export.formats.base import ExportContext
 from edgelnn.export.formats.tflite import export_tflite
-from edgelnn.export.formats.tflite_runtime import LiteRTStepRunner
 from edgelnn.export.step import extract_step_module
 from edgelnn.models import build_model, make_config
 from edgelnn.runtime import list_backends, load
+from edgelnn.runtime.litert_runner import LiteRTStepRunner
 from edgelnn.tasks.base import Split
 from edgelnn.training import TrainConfig, train
 

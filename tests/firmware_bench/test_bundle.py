@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from edgelnn.artifact import sha256_of
 from edgelnn.errors import (
     ArtifactLoadError,
     CompileError,
@@ -21,7 +22,6 @@ from edgelnn.errors import (
     GoldenTestError,
     UnsupportedModelError,
 )
-from edgelnn.export.manifest import sha256_of
 from edgelnn.firmware_bench.bundle import make_bundle, mcu_available
 from edgelnn.firmware_bench.golden_c import TEST_FILE, golden_test_c, run_golden_emulated
 from edgelnn.firmware_bench.host import find_compiler

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from edgelnn.artifact import sha256_of
 from edgelnn.errors import ArtifactLoadError, CompileError, CompilerNotFoundError, UnsupportedModelError
 from edgelnn.export import ExportConfig, Source, export_model
-from edgelnn.export.manifest import sha256_of
 from edgelnn.firmware_bench import host
 from edgelnn.models import build_model, make_config, save_checkpoint
 from edgelnn.runtime import BACKENDS, list_backends, load

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from numeric import assert_close
 
+from edgelnn.artifact import sha256_of, validate_manifest
 from edgelnn.errors import ArtifactIntegrityError, UnsupportedModelError
 from edgelnn.export.golden import read_golden
-from edgelnn.export.manifest import sha256_of, validate_manifest
 from edgelnn.firmware_bench.codegen import generate
 from edgelnn.firmware_bench.golden_c import (
     INT8_DEFAULT_RTOL,

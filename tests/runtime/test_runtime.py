@@ -20,6 +20,7 @@ import torch
 from numeric import RTOL_OP, RTOL_ROLLOUT, assert_close
 from tiny_runs import HAS_TFLITE, TINY_SINE
 
+from edgelnn.artifact import sha256_of
 from edgelnn.errors import (
     ArtifactIntegrityError,
     ArtifactLoadError,
@@ -28,7 +29,6 @@ from edgelnn.errors import (
     RuntimeMissingError,
 )
 from edgelnn.export import read_manifest
-from edgelnn.export.manifest import sha256_of
 from edgelnn.models import load_checkpoint
 from edgelnn.runtime import BACKENDS, StreamingModel, list_backends, load
 from edgelnn.runtime import tflm as tflm_module

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from firmware_exports import export_tiny_model
 
-from edgelnn.export.manifest import sha256_of
+from edgelnn.artifact import sha256_of
 from edgelnn.firmware_bench.bundle import mcu_available
 from edgelnn.targets import bench_mcu
 from edgelnn.targets.bench import BenchSettings, bench

@@ -1,9 +1,9 @@
 """LiteRT (ai-edge-litert) runner for exported step models: float32 in, float32 out.
 
 The runner binds the model's signature inputs and outputs by name (``x, state, dt -> y, state_out``) once,
-caches their tensor indices and quantization parameters, and per call only converts arrays, sets tensors,
-invokes and reads outputs. Integer (full-int8) inputs are quantized and integer outputs dequantized here,
-so callers always see float32.
+caches their tensor indices and quantization parameters (:class:`~edgelnn.runtime.ports.QuantizedPort`, shared
+with TFLite Micro), and per call only converts arrays, sets tensors, invokes and reads outputs. Integer inputs
+are quantized and integer outputs dequantized here, so callers always see float32.
 
 Batch: litert-torch 0.10 cannot convert these step modules with a dynamic batch, and resizing a batch-1
 model is silently wrong (SLICE sizes are baked at 1), so a file with a fixed batch of 1 is stepped one row
@@ -12,15 +12,13 @@ at a time. A file with a dynamic batch (``shape_signature`` -1) is resized when 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, Artifact, TensorSpec
 from edgelnn.errors import RuntimeMissingError, ShapeError
-from edgelnn.export.formats.base import INPUT_NAMES, OUTPUT_NAMES, TensorSpec
-
-DYNAMIC = "batch"  # TensorSpec marker of a dynamic batch dimension
+from edgelnn.runtime.ports import QuantizedPort
 
 
 def _interpreter_module():
@@ -31,48 +29,15 @@ def _interpreter_module():
     return interpreter
 
 
-@dataclass(frozen=True)
-class Port:
-    """One bound signature tensor: its interpreter index, dtype and (for integer tensors) scale/zero point."""
-
-    name: str
-    index: int
-    dtype: np.dtype
-    shape_signature: tuple[int, ...]
-    scale: float | None = None
-    zero_point: int | None = None
-
-    def encode(self, value: np.ndarray) -> np.ndarray:
-        """Float array -> the tensor's dtype (quantize integer tensors: round(v / scale) + zero_point)."""
-        if self.scale is None:
-            if value.dtype == self.dtype and value.flags.c_contiguous:
-                return value
-            return np.ascontiguousarray(value, dtype=self.dtype)
-        info = np.iinfo(self.dtype)
-        q = np.rint(np.asarray(value, np.float32) / np.float32(self.scale)) + self.zero_point
-        return np.clip(q, info.min, info.max).astype(self.dtype)
-
-    def decode(self, value: np.ndarray) -> np.ndarray:
-        """The tensor's values as float32 (dequantize integer tensors)."""
-        if self.scale is None:
-            return value if value.dtype == np.float32 else value.astype(np.float32)
-        return (value.astype(np.float32) - np.float32(self.zero_point)) * np.float32(self.scale)
-
-    def spec(self, name: str) -> TensorSpec:
-        shape: list[int | str] = [DYNAMIC if d < 0 else int(d) for d in self.shape_signature]
-        return TensorSpec(name=name, shape=shape, dtype=np.dtype(self.dtype).name, scale=self.scale,
-                          zero_point=self.zero_point)
-
-
-def _port(name: str, detail: dict) -> Port:
+def _port(name: str, detail: dict) -> QuantizedPort:
     scale, zero_point = detail["quantization"]
     quantized = np.issubdtype(detail["dtype"], np.integer) and scale != 0.0
-    return Port(name=name, index=int(detail["index"]), dtype=np.dtype(detail["dtype"]),
-                shape_signature=tuple(int(d) for d in detail["shape_signature"]),
-                scale=float(scale) if quantized else None, zero_point=int(zero_point) if quantized else None)
+    return QuantizedPort(name=name, index=int(detail["index"]), dtype=np.dtype(detail["dtype"]),
+                         shape=tuple(int(d) for d in detail["shape_signature"]),
+                         scale=float(scale) if quantized else None, zero_point=int(zero_point) if quantized else None)
 
 
-def _bind(details: dict[str, dict], wanted: tuple[str, ...], kind: str) -> tuple[Port, ...]:
+def _bind(details: dict[str, dict], wanted: tuple[str, ...], kind: str) -> tuple[QuantizedPort, ...]:
     """Signature tensors in ``wanted`` order, by name; litert-torch's positional names as a fallback.
 
     The exporter converts with keyword sample inputs and a dict output, so litert-torch names the signature
@@ -116,11 +81,11 @@ class LiteRTStepRunner:
         self.inputs = _bind(runner.get_input_details(), INPUT_NAMES, "input")
         self.outputs = _bind(runner.get_output_details(), OUTPUT_NAMES, "output")
         del runner  # it holds a reference to the native interpreter, which makes allocate/invoke refuse to run
-        batches = {p.shape_signature[0] for p in self.inputs}
+        batches = {p.shape[0] for p in self.inputs}
         self.dynamic_batch = -1 in batches
         if not self.dynamic_batch and batches != {1}:
             raise ShapeError(f"{self.path.name}: unsupported fixed input batch {sorted(batches)}")
-        self._widths = tuple(p.shape_signature[1:] for p in self.inputs)
+        self._widths = tuple(p.shape[1:] for p in self.inputs)
         if self.dynamic_batch:
             self._resize(1)
         else:
@@ -134,7 +99,7 @@ class LiteRTStepRunner:
         (int8 zeros happened to dequantize to a nonzero dt; int16 is symmetric, so its 0 is 0.0).
         """
         for port in self.inputs:
-            self._interp.set_tensor(port.index, port.encode(np.ones([1, *port.shape_signature[1:]], np.float32)))
+            self._interp.set_tensor(port.index, port.encode(np.ones([1, *port.shape[1:]], np.float32)))
         self._interp.invoke()
         try:
             for port in self.outputs:
@@ -145,15 +110,15 @@ class LiteRTStepRunner:
 
     @property
     def input_specs(self) -> list[TensorSpec]:
-        return [p.spec(name) for p, name in zip(self.inputs, INPUT_NAMES)]
+        return [p.spec() for p in self.inputs]
 
     @property
     def output_specs(self) -> list[TensorSpec]:
-        return [p.spec(name) for p, name in zip(self.outputs, OUTPUT_NAMES)]
+        return [p.spec() for p in self.outputs]
 
     def _resize(self, batch: int) -> None:
         for port in self.inputs:
-            self._interp.resize_tensor_input(port.index, [batch, *port.shape_signature[1:]], strict=True)
+            self._interp.resize_tensor_input(port.index, [batch, *port.shape[1:]], strict=True)
         self._interp.allocate_tensors()
         self._batch = batch
 
@@ -183,8 +148,8 @@ class LiteRTStepRunner:
         interp, (px, ps, pd), (py, pso) = self._interp, self.inputs, self.outputs
         ex, es, ed = px.encode(x), ps.encode(state), pd.encode(dt)
         batch = ex.shape[0]
-        ys = np.empty((batch, *py.shape_signature[1:]), py.dtype)
-        ss = np.empty((batch, *pso.shape_signature[1:]), pso.dtype)
+        ys = np.empty((batch, *py.shape[1:]), py.dtype)
+        ss = np.empty((batch, *pso.shape[1:]), pso.dtype)
         for i in range(batch):
             interp.set_tensor(px.index, ex[i : i + 1])
             interp.set_tensor(ps.index, es[i : i + 1])
@@ -193,3 +158,17 @@ class LiteRTStepRunner:
             ys[i] = interp.get_tensor(py.index)[0]
             ss[i] = interp.get_tensor(pso.index)[0]
         return py.decode(ys), pso.decode(ss)
+
+
+def open_litert(path: str | Path, artifact: Artifact, threads: int = 1) -> LiteRTStepRunner:
+    """Open a TFLite step artifact in ai-edge-litert (XNNPACK where it works).
+
+    Where the artifact records tensor specs, they must be the file's: a manifest that does not describe
+    the file (e.g. other quantization parameters) would make the runner quantize with the wrong scales.
+    """
+    runner = LiteRTStepRunner(path, num_threads=threads)
+    for recorded, actual in ((artifact.inputs, runner.input_specs), (artifact.outputs, runner.output_specs)):
+        if recorded and [s.to_dict() for s in recorded] != [s.to_dict() for s in actual]:
+            raise ShapeError(f"{Path(path).name}: the artifact's tensor specs {[s.to_dict() for s in recorded]} "
+                             f"are not the file's {[s.to_dict() for s in actual]}")
+    return runner

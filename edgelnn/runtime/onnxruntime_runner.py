@@ -1,5 +1,6 @@
-"""The onnxruntime runner of ONNX step artifacts, apart from the exporter so that running one needs neither
-torch nor onnx (edgelnn.runtime imports only this)."""
+"""The onnxruntime runner of ONNX step artifacts (backend "onnxruntime"; the export verifies with it too).
+
+Apart from the exporter, so that running an artifact needs neither torch nor onnx."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, Artifact
 from edgelnn.errors import ShapeError
-from edgelnn.export.formats.base import INPUT_NAMES, OUTPUT_NAMES, Artifact
 
 THREADS_ENV = "EDGELNN_ORT_THREADS"
 
