@@ -93,3 +93,36 @@ def bench_demo(artifacts_dir: str | Path = "artifacts/demo", models: tuple[str, 
         reports[model] = result.report()
     return reports
 
+
+
+def mcu_demo(artifacts_dir: str | Path = "artifacts/demo", models: tuple[str, ...] = ("cfc", "lstm"),
+             target: str = "stm32f4") -> dict[str, str]:
+    """Each demo export on a microcontroller target: its generated C (fp32 and int8) in the emulated
+    Cortex-M core beside the TFLite Micro interpreter; printable reports (bench JSON written beside)."""
+    from edgelnn.targets.bench import BenchSettings, bench
+
+    reports = {}
+    for model in models:
+        result = bench(Path(artifacts_dir) / model, target=target, backends=["firmware", "tflm"], precision="all",
+                       settings=BenchSettings(steps=200, warmup=20, batches=(1,), throughput_seconds=0.1,
+                                              eval_sequences=32))
+        result.write()
+        reports[model] = result.report()
+    return reports
+
+
+def study_demo(out_dir: str | Path = "runs/demo/study", progress: bool = True) -> tuple[Path, list[str]]:
+    """The LNN-vs-RNN study in small form (the ``demo`` preset of ``edgelnn compare``): (report.md, verdicts)."""
+    from edgelnn.study import run_demo_study
+    from edgelnn.study.report import verdict_lines
+    from edgelnn.study.results import read_results
+
+    report = run_demo_study(out_dir, progress=progress)
+    return report, verdict_lines(read_results(report.parent / "results.json"))
+
+
+def control_demo(out_dir: str | Path = "runs/demo/control") -> str:
+    """A short closed-loop run: a CfC cart-pole policy by imitation, int8, under every condition."""
+    from edgelnn.control.pipeline import run_demo_control
+
+    return run_demo_control(out_dir)
