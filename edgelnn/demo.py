@@ -104,8 +104,7 @@ def mcu_demo(artifacts_dir: str | Path = "artifacts/demo", models: tuple[str, ..
     reports = {}
     for model in models:
         result = bench(Path(artifacts_dir) / model, target=target, backends=["firmware", "tflm"], precision="all",
-                       settings=BenchSettings(steps=200, warmup=20, batches=(1,), throughput_seconds=0.1,
-                                              eval_sequences=32))
+                       settings=BenchSettings(steps=200, warmup=20, batches=(1,), throughput_seconds=0.1))
         result.write()
         reports[model] = result.report()
     return reports

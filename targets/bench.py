@@ -200,7 +200,19 @@ def _job(export_dir: Path, entry: dict[str, Any], settings: BenchSettings, threa
             "steps": settings.steps, "warmup": settings.warmup, "batches": list(settings.batches),
             "threads": threads, "seed": settings.seed, "throughput_seconds": settings.throughput_seconds,
             "eval_file": None if eval_file is None else str(eval_file), "metric": manifest["task"]["metric"],
-            "reference_metrics": manifest.get("reference_metrics", {})}
+            "reference_metrics": manifest.get("reference_metrics", {}) if same_sequences(manifest, settings) else {}}
+
+
+def same_sequences(manifest: dict[str, Any], settings: BenchSettings) -> bool:
+    """Whether the bench evaluates the sequences the export verified (its reference metrics and per-artifact
+    metrics): not when --eval-sequences cuts the splits shorter, where a drop or a difference would compare
+    two different sets of sequences."""
+    verified = manifest.get("verification", {}).get("sequences_per_split")
+    return settings.eval_sequences is None or (verified is not None and settings.eval_sequences >= verified)
+
+
+SUBSET_NOTE = ("metrics on the first {n} sequences of each split: the export's figures cover more, so no drop "
+               "against PyTorch and no comparison with the manifest is computed")
 
 
 def check_writable(path: str | Path) -> Path:
@@ -268,6 +280,9 @@ def bench(artifact_dir: str | Path, target: str | Path = "cpu", backends: str | 
         for entry in plan:
             row = _row(entry, run_child(_job(export_dir, entry, settings, threads, eval_file, manifest),
                                         settings.timeout_s))
+            if row["metrics"] and not same_sequences(manifest, settings):
+                row["manifest_metrics"] = None
+                row["notes"].append(SUBSET_NOTE.format(n=settings.eval_sequences))
             if profile.runs_on == "cuda":
                 row["notes"].append(CPU_ONLY_NOTE)
             row["verdict"] = verdict(row, profile_doc, manifest, entry["entry"])

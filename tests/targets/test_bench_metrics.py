@@ -111,3 +111,22 @@ def test_latency_inputs_stay_inside_the_declared_ranges():
     for x in xs:
         streaming.step(x[0], dt)
     assert streaming.out_of_range == {"x": 0, "dt": 0, "steps": 0}  # the in-range path is what gets timed
+
+
+def test_a_cut_evaluation_computes_no_drop_and_no_manifest_comparison(tiny_xor_export):
+    """--eval-sequences below what the export verified evaluates other sequences than the manifest's figures
+    cover: comparing them would report differences (and drops) that are only the subset's (seen in the demo:
+    tflm 0.875 'vs' litert 0.970 on 32 of 370 sequences)."""
+    from tiny_runs import VERIFY_SEQUENCES
+
+    from edgelnn.targets.bench import BenchSettings, bench
+
+    settings = BenchSettings(steps=20, warmup=2, batches=(1,), throughput_seconds=0.01,
+                             eval_sequences=VERIFY_SEQUENCES // 2, timeout_s=300)
+    row = bench(tiny_xor_export, target="cpu", backends=["onnxruntime"], settings=settings).doc["results"][0]
+    assert row["status"] == "ok" and row["metrics"]
+    assert not row["metric_drop"] and row["manifest_metrics"] is None
+    assert any(f"first {VERIFY_SEQUENCES // 2} sequences" in note for note in row["notes"])
+    full = BenchSettings(steps=20, warmup=2, batches=(1,), throughput_seconds=0.01, timeout_s=300)
+    row = bench(tiny_xor_export, target="cpu", backends=["onnxruntime"], settings=full).doc["results"][0]
+    assert set(row["metric_drop"]) == set(row["metrics"]) and row["manifest_metrics"]["metrics"]
