@@ -27,7 +27,7 @@ from typing import Any
 PROFILES_DIR = Path(__file__).with_name("profiles")
 KINDS = ("cpu", "gpu", "mcu")
 RUNS_ON = ("host", "cuda", "host-stand-in")
-KNOWN_BACKENDS = ("onnxruntime", "litert", "tflm", "torch")
+KNOWN_BACKENDS = ("onnxruntime", "litert", "tflm", "torch", "c")  # the runtime backends (edgelnn.runtime.BACKENDS)
 
 # field -> (allowed JSON types, may be null)
 FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {

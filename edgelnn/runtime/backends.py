@@ -70,10 +70,11 @@ def _open_torch(path: Path, artifact: Artifact, threads: int | None) -> StepRunn
 
 
 def _open_c(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
-    """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread."""
+    """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread.
+    int8-dynamic: int8 weights (per-row scales), inputs quantized per call, int32 sums, float activations."""
     from edgelnn.firmware_bench.host import CStepRunner
 
-    return CStepRunner.from_export(path.parent)
+    return CStepRunner.from_export(path.parent, precision="int8" if artifact.precision == "int8-dynamic" else "fp32")
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ BACKENDS: dict[str, Backend] = {
     "torch": Backend("torch", "torch", "pip install torch", runtime=None, format=None, precisions=("fp32",),
                      checkpoint=True, opener=_open_torch),
     "c": Backend("c", "edgelnn.firmware_bench.host", "install a C compiler (cc/gcc) or pip install ziglang",
-                 runtime=None, format=None, precisions=("fp32",), checkpoint=True, probe=_has_c_compiler,
+                 runtime=None, format=None, precisions=("fp32", "int8-dynamic"), checkpoint=True,
+                 probe=_has_c_compiler,
                  opener=_open_c),
 }
 

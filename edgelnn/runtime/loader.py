@@ -23,19 +23,20 @@ from edgelnn.runtime.backends import AUTO_ORDER, BACKENDS, PRECISIONS, Backend
 from edgelnn.runtime.streaming import StreamingModel
 
 
-def _checkpoint_entry(manifest: dict[str, Any], backend: Backend) -> dict[str, Any]:
+def _checkpoint_entry(manifest: dict[str, Any], backend: Backend, precision: str) -> dict[str, Any]:
     """A manifest-like entry for the float checkpoint that every export directory carries, as run by
-    ``backend`` (torch steps it in eager PyTorch, c generates and compiles C from it)."""
+    ``backend`` at ``precision`` (torch steps it in eager PyTorch; c generates and compiles C from it, with
+    int8 weights for int8-dynamic)."""
     ckpt = manifest["torch_checkpoint"]
-    return {"name": f"{backend.name}-fp32", "file": ckpt["file"], "sha256": ckpt["sha256"],
-            "format": "safetensors", "precision": "fp32", "kind": "step", "runtime": backend.name}
+    return {"name": f"{backend.name}-{precision}", "file": ckpt["file"], "sha256": ckpt["sha256"],
+            "format": "safetensors", "precision": precision, "kind": "step", "runtime": backend.name}
 
 
 def candidates(manifest: dict[str, Any], backend: Backend, precision: str) -> list[dict[str, Any]]:
     """The manifest entries ``backend`` can run at ``precision``, most preferred first."""
     wanted = backend.expand(precision)
     if backend.checkpoint:
-        return [_checkpoint_entry(manifest, backend)] if wanted else []
+        return [_checkpoint_entry(manifest, backend, p) for p in wanted]
     entries = [a for a in manifest["artifacts"] if backend.runs(a)]
     return sorted((a for a in entries if a["precision"] in wanted), key=lambda a: wanted.index(a["precision"]))
 

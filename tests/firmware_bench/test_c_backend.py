@@ -42,7 +42,7 @@ def exported(tmp_path_factory) -> Path:
 
 def test_backend_is_registered():
     backend = BACKENDS["c"]
-    assert backend.precisions == ("fp32",) and backend.batched and backend.checkpoint
+    assert backend.precisions == ("fp32", "int8-dynamic") and backend.batched and backend.checkpoint
     assert list_backends()["c"]  # this machine has a compiler
 
 
@@ -52,7 +52,37 @@ def test_candidates_run_the_checkpoint(exported):
     manifest = read_manifest(exported)
     (entry,) = candidates(manifest, BACKENDS["c"], "fp32")
     assert entry["file"] == manifest["torch_checkpoint"]["file"] and entry["runtime"] == "c"
-    assert candidates(manifest, BACKENDS["c"], "int8") == []
+    (int8,) = candidates(manifest, BACKENDS["c"], "int8")  # int8 weights generated from the same checkpoint
+    assert int8["precision"] == "int8-dynamic" and int8["file"] == entry["file"] and int8["name"] == "c-int8-dynamic"
+    assert candidates(manifest, BACKENDS["c"], "int8-full") == []
+
+
+def test_int8_c_is_close_to_float_but_quantized(exported):
+    """The int8 C (int8 weights, per-row scales, int32 sums) through the runtime: within a few percent of the
+    float model's output range, and not the float model itself (quantization really happens)."""
+    c8, ref = load(exported, backend="c", precision="int8"), load(exported, backend="torch")
+    assert c8.precision == "int8-dynamic"
+    rng = np.random.default_rng(5)
+    seq = rng.standard_normal((40, INPUTS)).astype(np.float32)
+    spans = rng.uniform(0.2, 1.4, 40).astype(np.float32)
+    y8, yf = c8.run(seq, spans), ref.run(seq, spans)
+    err, scale = float(np.abs(y8 - yf).max()), float(np.abs(yf).max())
+    assert 1e-6 * scale < err <= 0.05 * scale, (err, scale)
+
+
+def test_int8_c_of_an_ltc_is_refused_by_name(tmp_path):
+    from edgelnn.errors import UnsupportedModelError
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.npz"
+    np.savez(data, x=rng.standard_normal((12, 6, INPUTS)).astype(np.float32),
+             y=rng.standard_normal((12, 6, OUTPUTS)).astype(np.float32))
+    model = build_model(make_config("ltc", INPUTS, HIDDEN, proj_size=OUTPUTS, ode_unfolds=2)).eval()
+    ckpt = save_checkpoint(model, tmp_path / "model.safetensors", {"task": str(data)})
+    cfg = ExportConfig(formats=("onnx",), int8=False, calibration_rows=16, verify_sequences=4)
+    export_model(Source(model, ckpt, None, load_npz_task(str(data))), cfg, tmp_path / "export")
+    with pytest.raises(UnsupportedModelError, match="int8"):
+        load(tmp_path / "export", backend="c", precision="int8")
 
 
 def test_load_c_matches_torch_backend(exported):
