@@ -78,7 +78,7 @@ def test_cli_refuses_planted_npz_with_one_line(tmp_path):
     env = {**os.environ, "EDGELNN_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-m", "edgelnn", "train", "--data", str(tmp_path / "data.npz"),
                            "--out", str(tmp_path / "run"), "--quiet"], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=300, check=False)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "pickle" in lines[0], proc.stderr

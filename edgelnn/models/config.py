@@ -184,7 +184,7 @@ class LRCConfig(ModelConfig):
 
 def _require_bool(name: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} is not valid; it must be true or false")
+        raise ValueError(f"{name}={value!r} is not valid; it must be true or false")  # noqa: TRY004 - every config error is a ValueError
 
 
 @register_config("lstm")

@@ -9,12 +9,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .base import Task
-from .cache import cache_path, try_load, try_save
 from edgelnn.control.plants import PLANTS
 from edgelnn.control.task import DESCRIPTIONS as CONTROL_DESCRIPTIONS
 from edgelnn.control.task import build_control_task
 
+from .base import Task
+from .cache import cache_path, try_load, try_save
 from .kinematics import DESCRIPTIONS as KINEMATICS_DESCRIPTIONS
 from .kinematics import build_kinematics
 from .npz import load_npz_task
