@@ -17,12 +17,10 @@ SIGSEGV after loading (to test that bench survives a crashing backend).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import time
-import traceback
 import warnings
 from typing import Any
 
@@ -226,21 +224,10 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    saved = os.dup(1)
-    os.dup2(2, 1)  # anything written to stdout from here on goes to stderr
-    sys.stdout = sys.stderr
-    job = json.loads(sys.stdin.read())
-    try:
-        result = {"status": "ok", **measure(job)}
-        code = 0
-    except Exception as exc:  # noqa: BLE001 - any failure becomes the failed row the parent reports
-        traceback.print_exc()
-        result = {"status": "failed", "pid": os.getpid(), "error": f"{type(exc).__name__}: {exc}",
-                  "error_type": type(exc).__name__}
-        code = 3
-    with os.fdopen(saved, "w") as f:
-        f.write(json.dumps(result) + "\n")
-    return code
+    """Child entry: one JSON job on stdin, one JSON result line on the original stdout."""
+    from edgelnn.targets.child_protocol import serve_one_job
+
+    return serve_one_job(measure)
 
 
 if __name__ == "__main__":

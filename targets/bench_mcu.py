@@ -15,10 +15,7 @@ it names ``firmware``.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -199,21 +196,10 @@ def format_firmware(doc: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    """Child entry: a JSON job on stdin, one JSON result line on the original stdout."""
-    saved = os.dup(1)
-    os.dup2(2, 1)  # compiler or library chatter goes to stderr, never into the result line
-    sys.stdout = sys.stderr
-    try:
-        job = json.loads(sys.stdin.read())
-        result = {"status": "ok", "pid": os.getpid(), **measure_firmware(job)}
-        code = 0
-    except Exception as exc:  # noqa: BLE001 - any failure becomes the failed row the parent reports
-        traceback.print_exc()
-        result = {"status": "failed", "pid": os.getpid(), "error": f"{type(exc).__name__}: {exc}"}
-        code = 3
-    with os.fdopen(saved, "w") as f:
-        f.write(json.dumps(result) + "\n")
-    return code
+    """Child entry: one JSON job on stdin, one JSON result line on the original stdout."""
+    from edgelnn.targets.child_protocol import serve_one_job
+
+    return serve_one_job(measure_firmware)
 
 
 if __name__ == "__main__":

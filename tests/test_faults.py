@@ -59,12 +59,17 @@ def test_planted_checkpoint_is_refused_without_running_it(tmp_path, plant):
     assert not marker.exists(), "loading the checkpoint executed pickled code"
 
 
-def test_planted_npz_object_array_is_refused_without_running_it(tmp_path):
-    marker = tmp_path / "pwned"
+def _plant_npz(path: Path, marker: Path) -> None:
+    """An .npz whose x is an object array of planted pickles."""
     x = np.empty(2, dtype=object)
     x[0], x[1] = _Planted(marker), _Planted(marker)
-    path = tmp_path / "data.npz"
     np.savez(path, x=x, y=np.array([0, 1]))
+
+
+def test_planted_npz_object_array_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "data.npz"
+    _plant_npz(path, marker)
     with pytest.raises(ValueError, match="without pickle"):
         load_npz_task(path)
     assert not marker.exists(), "loading the .npz executed pickled code"
@@ -72,9 +77,7 @@ def test_planted_npz_object_array_is_refused_without_running_it(tmp_path):
 
 def test_cli_refuses_planted_npz_with_one_line(tmp_path):
     marker = tmp_path / "pwned"
-    x = np.empty(2, dtype=object)
-    x[0], x[1] = _Planted(marker), _Planted(marker)
-    np.savez(tmp_path / "data.npz", x=x, y=np.array([0, 1]))
+    _plant_npz(tmp_path / "data.npz", marker)
     env = {**os.environ, "EDGELNN_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-m", "edgelnn", "train", "--data", str(tmp_path / "data.npz"),
                            "--out", str(tmp_path / "run"), "--quiet"], capture_output=True, text=True, env=env,

@@ -7,7 +7,6 @@ the flat state layout from the manifest. The checkpoint's sha256 is checked agai
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgelnn.artifact import sha256_of
 from edgelnn.errors import ArtifactIntegrityError, ArtifactLoadError, CheckpointError
 
 CHECKPOINT_FORMAT = "edgelnn-checkpoint"
@@ -41,14 +41,6 @@ class ModelSpec:
         if key not in self.tensors:
             raise CheckpointError(f"the {self.kind} checkpoint has no tensor {key!r}")
         return np.asarray(self.tensors[key], dtype=np.float32)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _require(manifest: dict[str, Any], key: str, where: Path) -> Any:
@@ -97,7 +89,7 @@ def read_export(export_dir: str | Path) -> ModelSpec:
     path = (export_dir / ckpt["file"]).resolve()
     if path.parent != export_dir.resolve() or not path.is_file():
         raise ArtifactLoadError(f"{export_dir}: checkpoint {ckpt['file']!r} is missing or outside the directory")
-    if _sha256(path) != ckpt["sha256"]:
+    if sha256_of(path) != ckpt["sha256"]:
         raise ArtifactIntegrityError(f"{ckpt['file']}: sha256 differs from the manifest's; the file changed after "
                                      f"export; re-export it (or restore the original)")
     config, tensors = read_checkpoint_np(path)
