@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,13 +18,12 @@ from typing import Any
 
 from edgelnn import __version__
 from edgelnn.artifact import INPUT_NAMES, OUTPUT_NAMES, SCHEMA_VERSION, Artifact, sha256_of, validate_manifest
-from edgelnn.errors import ExportError, MetricDropError, ParityError, RuntimeMissingError
+from edgelnn.errors import MetricDropError, ParityError, RuntimeMissingError
 from edgelnn.export.calibration import calibration_rows
 from edgelnn.export.config import KNOWN_FORMATS, ExportConfig
 from edgelnn.export.formats.base import FORMATS, ExportContext
 from edgelnn.export.golden import record_golden, write_golden
 from edgelnn.export.input_ranges import InputRanges, declared_ranges, representable_ranges
-from edgelnn.export.outdir import make_staging, output_lock, publish, remove_stale
 from edgelnn.export.source import Source
 from edgelnn.export.step import FixedSolver, StepModule, extract_step_module, fixed_solver
 from edgelnn.export.verify import Reference, VerificationReport, reference_rollouts, verify_runner
@@ -33,6 +31,7 @@ from edgelnn.models.checkpoint import save_checkpoint
 from edgelnn.runtime.backends import backend_for
 from edgelnn.tasks import Split
 from edgelnn.utils.atomic import write_json_atomic
+from edgelnn.utils.outdir import staged_output
 from edgelnn.utils.quiet import captured_output
 
 # Format name -> module that registers its handler (imported lazily: heavy dependencies).
@@ -218,48 +217,17 @@ def _is_user_data(info: dict[str, Any]) -> bool:
     return str(info.get("source", "")).endswith(".npz")
 
 
-def _staging_dir(out_dir: Path, force: bool) -> Path:
-    """A fresh staging directory beside ``out_dir``, after removing dead exports' leftovers there.
-
-    Call while holding ``output_lock(out_dir)``.
-    """
-    try:
-        remove_stale(out_dir)
-        if (out_dir.exists() or out_dir.is_symlink()) and not force:
-            raise FileExistsError(f"output directory {out_dir} exists; pass --force to replace it")
-        if not os.access(out_dir.parent, os.W_OK):
-            raise PermissionError(13, "permission denied")
-        return make_staging(out_dir)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        raise ExportError(f"cannot write the output directory {out_dir}: {exc.strerror or exc}") from None
-
-
-def _publish(staging: Path, out_dir: Path, force: bool) -> None:
-    """Rename the finished staging dir into place (replacing an old export only at the very end, and only
-    with ``force``: something that appeared at ``out_dir`` during the export is never removed otherwise)."""
-    publish(staging, out_dir, force)
-
-
 def export_model(source: Source, cfg: ExportConfig, out_dir: str | Path, force: bool = False) -> ExportResult:
     """Export ``source`` as ``cfg`` says into ``out_dir`` (atomically); returns the manifest and reports."""
     out_dir = Path(out_dir)
-    with output_lock(out_dir):  # one writer per output directory: a second export is refused
-        staging = _staging_dir(out_dir, force)
-        try:
-            prepared = prepare(source, cfg, staging)
-            verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
-            # The float model (solver fixed as in the artifacts) travels with them: the torch backend and
-            # later stages need nothing else.
-            save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT,
-                            {"task": source.task.name})
-            golden = write_golden(record_golden(prepared.step_module.model, source.task.splits["test"]), staging)
-            manifest = build_manifest(prepared, cfg, verified, golden)
-            validate_manifest(manifest)
-            write_json_atomic(staging / "manifest.json", manifest)
-            _publish(staging, out_dir, force)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with staged_output(out_dir, force) as staging:  # one writer per output directory; renamed into place
+        prepared = prepare(source, cfg, staging)
+        verified = [verify(prepared, a, cfg, secs) for a, secs in emit(prepared, cfg)]
+        # The float model (solver fixed as in the artifacts) travels with them: the torch backend and later
+        # stages need nothing else.
+        save_checkpoint(prepared.step_module.model, staging / TORCH_CHECKPOINT, {"task": source.task.name})
+        golden = write_golden(record_golden(prepared.step_module.model, source.task.splits["test"]), staging)
+        manifest = build_manifest(prepared, cfg, verified, golden)
+        validate_manifest(manifest)
+        write_json_atomic(staging / "manifest.json", manifest)
     return ExportResult(out_dir, manifest, verified)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgelnn.export.config import ExportConfig
 from edgelnn.export.latency import step_latency_us
-from edgelnn.export.outdir import output_lock
-from edgelnn.export.pipeline import ExportResult, _publish, _staging_dir, export_model
+from edgelnn.export.pipeline import ExportResult, export_model
 from edgelnn.export.source import Source
 from edgelnn.export.step import with_solver
 from edgelnn.export.verify import torch_runner
 from edgelnn.runtime.backends import backend_for
 from edgelnn.utils.atomic import write_json_atomic
+from edgelnn.utils.outdir import staged_output
 
 
 @dataclass
@@ -32,15 +31,9 @@ def sweep_unfolds(source: Source, cfg: ExportConfig, unfolds: list[int], out_dir
     if not unfolds or any(k < 1 for k in unfolds):
         raise ValueError(f"ode_unfolds={unfolds!r} is not valid; each value must be an integer >= 1")
     out_dir = Path(out_dir)
-    with output_lock(out_dir):  # the same lock, staging and publish as export_model
-        staging = _staging_dir(out_dir, force)
-        try:
-            rows, exports = _export_each(source, cfg, unfolds, staging)
-            write_json_atomic(staging / "sweep.json", {"metric": source.task.metric, "rows": rows})
-            _publish(staging, out_dir, force)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with staged_output(out_dir, force) as staging:  # the same lock, staging and publish as export_model
+        rows, exports = _export_each(source, cfg, unfolds, staging)
+        write_json_atomic(staging / "sweep.json", {"metric": source.task.metric, "rows": rows})
     exports = {k: ExportResult(out_dir / f"unfolds-{k}", r.manifest, r.artifacts) for k, r in exports.items()}
     return SweepResult(out_dir, rows, exports)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import numpy as np
 
 from edgelnn.errors import ArtifactLoadError, CompileError, GoldenTestError, UnsupportedModelError
 from edgelnn.firmware_bench.bundle_readme import bundle_readme
+from edgelnn.utils.outdir import staged_output
 
 TEMPLATES = Path(__file__).with_name("templates")
 BUNDLE_PRECISIONS = ("fp32", "int8")
@@ -163,8 +163,8 @@ def make_bundle(export_dir: str | Path, out_dir: str | Path, precision: str = "f
     """Write the C bundle of the model in ``export_dir`` into ``out_dir`` (see the module docstring).
 
     ``measure``: measure flash/RAM/instructions on the emulated cores when the ``mcu`` extra is installed.
-    Raises FileExistsError (``out_dir`` exists, no ``force``), ArtifactLoadError (no checkpoint or no golden
-    vectors), UnsupportedModelError (a model option or precision the generator cannot write), CompilerNotFoundError,
+    Raises FileExistsError (``out_dir`` exists, no ``force``), OutputInUseError (another writer holds it),
+    ArtifactLoadError (no checkpoint or no golden vectors), UnsupportedModelError (a model option or precision the generator cannot write), CompilerNotFoundError,
     CompileError, GoldenTestError; the errors of the emulator when a measurement faults.
     """
     from edgelnn.export.golden import read_golden
@@ -196,9 +196,7 @@ def make_bundle(export_dir: str | Path, out_dir: str | Path, precision: str = "f
              "edgelnn_model.mk": _render("edgelnn_model.mk.in", values),
              "control_loop_example.c": _render("control_loop_example.c.in", values)}
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.edgelnn-bundle-", dir=out_dir.parent))
-    try:
+    with staged_output(out_dir, force, "bundle") as staging:  # one writer; renamed into place when complete
         for fname, text in files.items():
             (staging / fname).write_text(text)
         host_check = host_golden_check(staging, src.name)
@@ -211,34 +209,5 @@ def make_bundle(export_dir: str | Path, out_dir: str | Path, precision: str = "f
             figures = measure_cores(src.files, src.step_symbol, golden, src.state_size, src.output_size)
         (staging / "README.md").write_text(bundle_readme(manifest, src, golden, (atol, rtol), host_check, figures,
                                                          not_measured))
-        os.chmod(staging, 0o777 & ~_umask())
-        _publish(staging, out_dir, force)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return BundleResult(out_dir, src.name, precision, sorted([*files, "README.md"]), host_check, figures,
                         not_measured)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(staging: Path, out_dir: Path, force: bool) -> None:
-    """Rename ``staging`` to ``out_dir``; an existing ``out_dir`` (only with ``force``) is moved aside first and
-    removed after the rename, so ``out_dir`` is always either the old bundle or the new one."""
-    if not (out_dir.exists() or out_dir.is_symlink()):
-        os.rename(staging, out_dir)
-        return
-    if not force:
-        raise FileExistsError(f"output directory {out_dir} appeared while the bundle was made; pass --force")
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.edgelnn-old-", dir=out_dir.parent))
-    os.rename(out_dir, old / "old")
-    os.rename(staging, out_dir)
-    if (old / "old").is_dir() and not (old / "old").is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        (old / "old").unlink()
-        old.rmdir()

@@ -26,9 +26,9 @@ from edgelnn.errors import (
 )
 from edgelnn.export import ExportConfig, export_model, read_manifest, resolve_source, sweep_unfolds
 from edgelnn.export import pipeline as pipeline_module
-from edgelnn.export.outdir import REPLACED_TAG, STAGING_TAG
 from edgelnn.models.checkpoint import load_checkpoint, save_checkpoint
 from edgelnn.training import TrainConfig, train
+from edgelnn.utils.outdir import tag
 
 
 def _train(tmp: Path, model: str = "cfc", **options) -> Path:
@@ -52,7 +52,7 @@ def _leftovers(parent: Path) -> list[str]:
     """Hidden entries an export may create beside its output (staging, replaced copy, lock file, temp files):
     none may remain once it has finished or failed."""
     return [p.name for p in parent.iterdir()
-            if p.name.startswith(".") and (STAGING_TAG in p.name or REPLACED_TAG in p.name
+            if p.name.startswith(".") and (tag("export", "staging") in p.name or tag("export", "replaced") in p.name
                                            or p.name.endswith(".lock") or "tmp-" in p.name)]
 
 
