@@ -148,6 +148,23 @@ def test_existing_out_is_refused_and_force_replaces_it(golden_export, tmp_path):
     assert not _leftovers(tmp_path)
 
 
+def test_a_second_writer_is_refused_while_one_holds_the_output(golden_export, tmp_path):
+    from edgelnn.errors import OutputInUseError
+    from edgelnn.utils.outdir import output_lock
+
+    out = tmp_path / "b"
+    with output_lock(out), pytest.raises(OutputInUseError, match=r"in use by process \d+"):
+        make_bundle(golden_export, out, measure=False)
+    assert not out.exists() and not _leftovers(tmp_path)
+
+
+def test_a_dead_writers_staging_is_removed_by_the_next_bundle(golden_export, tmp_path):
+    stale = tmp_path / ".b.edgelnn-bundle-staging-pid999999999-x"  # a pid no live process has
+    stale.mkdir()
+    make_bundle(golden_export, tmp_path / "b", measure=False)
+    assert not stale.exists() and (tmp_path / "b" / "README.md").is_file()
+
+
 def _damaged_copy(export: Path, tmp_path: Path, what: str) -> Path:
     copy = Path(shutil.copytree(export, tmp_path / "export"))
     manifest = json.loads((copy / "manifest.json").read_text())
