@@ -15,18 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from edgelnn.tasks.metrics import metric_spec
+
 EPS = 1e-12
-
-
-def _error(metric: str, value: float) -> float:
-    return 1.0 - value if metric == "accuracy" else value
 
 
 def trivial_metrics(task: Any) -> dict[str, dict[str, float]]:
     """Per split: the task metric of each trivial predictor, fitted on the training split only."""
     train = task.splits["train"]
     out: dict[str, dict[str, float]] = {}
-    if task.metric == "accuracy":
+    if task.kind == "classification":  # majority class; regression: training mean and persistence
         majority = int(np.bincount(train.y, minlength=task.output_size).argmax())
         for name, split in task.splits.items():
             out[name] = {"majority": float((split.y == majority).mean())}
@@ -45,15 +43,15 @@ def trivial_metrics(task: Any) -> dict[str, dict[str, float]]:
 
 def best_trivial(metric: str, trivial: dict[str, float]) -> float:
     """The best trivial predictor's metric on one split."""
-    return max(trivial.values()) if metric == "accuracy" else min(trivial.values())
+    return metric_spec(metric).best(trivial.values())
 
 
 def normalised_error(metric: str, value: float, trivial: dict[str, float]) -> float:
     """Model error / best trivial error on the same split (1 = trivial, 0 = perfect)."""
-    return _error(metric, value) / max(_error(metric, best_trivial(metric, trivial)), EPS)
+    error = metric_spec(metric).error
+    return error(value) / max(error(best_trivial(metric, trivial)), EPS)
 
 
 def beats_trivial(metric: str, value: float, trivial: dict[str, float]) -> bool:
     """Whether the model is strictly better than every trivial predictor on this split."""
-    base = best_trivial(metric, trivial)
-    return value > base if metric == "accuracy" else value < base
+    return metric_spec(metric).better(value, best_trivial(metric, trivial))

@@ -18,6 +18,7 @@ from typing import Any
 
 from edgelnn.study.baselines import beats_trivial, best_trivial, normalised_error, trivial_metrics
 from edgelnn.study.grid import Cell, family
+from edgelnn.tasks.metrics import metric_spec
 from edgelnn.utils.atomic import write_json_atomic
 
 CELL_FILE = "cell.json"
@@ -195,7 +196,8 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
     ood = {}
     for name in (n for n in splits if n.startswith("ood-")):
         entry = per_split[name]
-        raw_ratio = _ratio(_err(metric, entry["metric"]), _err(metric, test["metric"]))
+        error = metric_spec(metric).error
+        raw_ratio = _ratio(error(entry["metric"]), error(test["metric"]))
         ood[name] = {"metric": entry["metric"], "normalised_error": entry["normalised_error"],
                      "degradation": _ratio(entry["normalised_error"], test["normalised_error"]),
                      "raw_error_ratio": raw_ratio}
@@ -216,10 +218,6 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
         "latency": _latency(cpu),
         "device": _device(mcu),
     }
-
-
-def _err(metric: str, value: float) -> float:
-    return 1.0 - value if metric == "accuracy" else value
 
 
 def _ratio(num: float, den: float) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgelnn.tasks.metrics import metric_spec
 from edgelnn.utils.atomic import atomic_write
 
 PLOTS_DIR = "plots"
@@ -66,7 +67,7 @@ def _scatter_panels(doc: dict[str, Any], x_key: str, x_label: str, path: Path, p
             ax.errorbar(x, y, yerr=_std(agg, "id_metric"), fmt="o", color=color, capsize=3)
             ax.annotate(agg["model"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
         if pareto and points:
-            front = sorted(points[i] for i in pareto_front(points, metric == "accuracy"))
+            front = sorted(points[i] for i in pareto_front(points, metric_spec(metric).higher_is_better))
             ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="gray")
             ax.scatter([p[0] for p in front], [p[1] for p in front], s=160, facecolors="none", edgecolors="black",
                        label="Pareto front")

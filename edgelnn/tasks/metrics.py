@@ -18,13 +18,23 @@ _ALIASES = {"classification": "accuracy", "accuracy": "accuracy", "regression": 
 @dataclass(frozen=True)
 class MetricSpec:
     """One task metric: ``drop(reference, value)`` says how much worse ``value`` is (> 0 worse), ``worst``
-    picks the worst of several values (e.g. over OOD splits)."""
+    picks the worst of several values (e.g. over OOD splits), ``error(value)`` is the value as an error
+    (0 = perfect, larger is worse: 1 - accuracy, or the MSE itself)."""
 
     name: str
     higher_is_better: bool
     drop: Callable[[float, float], float]
     worst: Callable[[Iterable[float]], float]
     drop_unit: str
+    error: Callable[[float], float]
+
+    def best(self, values: Iterable[float]) -> float:
+        """The best of several values (the one with the smallest error)."""
+        return float(min(values, key=self.error))
+
+    def better(self, value: float, than: float) -> bool:
+        """Whether ``value`` is strictly better than ``than``."""
+        return self.error(value) < self.error(than)
 
 
 def _points_lost(reference: float, value: float) -> float:
@@ -37,9 +47,9 @@ def _relative_increase(reference: float, value: float) -> float:
 
 METRICS: dict[str, MetricSpec] = {
     "accuracy": MetricSpec("accuracy", True, _points_lost, lambda values: float(min(values)),
-                           "accuracy points lost (fraction)"),
+                           "accuracy points lost (fraction)", lambda value: 1.0 - float(value)),
     "mse": MetricSpec("mse", False, _relative_increase, lambda values: float(max(values)),
-                      "relative MSE increase"),
+                      "relative MSE increase", float),
 }
 
 

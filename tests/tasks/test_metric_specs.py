@@ -133,3 +133,11 @@ def test_export_command_trains_first_when_no_run_exists(tmp_path, monkeypatch):
     again = CliRunner().invoke(main, ["export", "--model", "gru", "--formats", "onnx", "--force"])
     assert again.exit_code == 0, again.output
     assert "no run of gru found" not in again.output
+
+
+def test_error_best_and_better_follow_the_direction():
+    acc, mse = metric_spec("accuracy"), metric_spec("mse")
+    assert acc.error(0.9) == pytest.approx(0.1) and mse.error(0.25) == 0.25
+    assert acc.best([0.5, 0.9, 0.7]) == 0.9 and mse.best([0.5, 0.1, 0.7]) == 0.1
+    assert acc.better(0.8, 0.7) and not acc.better(0.7, 0.7) and not acc.better(0.6, 0.7)
+    assert mse.better(0.1, 0.2) and not mse.better(0.2, 0.2) and not mse.better(0.3, 0.2)
