@@ -10,21 +10,18 @@ float32 ulps per step, compounded over 50 recurrent steps (LTC: up to 6 unfolds 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from firmware_exports import write_minimal_export
 
 from edgelnn.errors import CompileError, UnsupportedModelError
 from edgelnn.firmware_bench import host
 from edgelnn.firmware_bench.codegen import generate
 from edgelnn.firmware_bench.host import CStepRunner, build_library, find_compiler
-from edgelnn.models.checkpoint import save_checkpoint
 from edgelnn.models.registry import build_model, make_config
 
 ATOL, RTOL = 1e-5, 1e-5
@@ -73,29 +70,6 @@ def tiny_model(kind: str, options: dict, seed: int = 0):
     return model.eval()
 
 
-def write_export(model, folder: Path) -> Path:
-    """A minimal export-like directory: model.safetensors and the manifest fields the generator reads."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ckpt = save_checkpoint(model, folder / "model.safetensors")
-    layout, offset = [], 0
-    for name, size in model.state_layout():
-        layout.append({"name": name, "offset": offset, "size": size})
-        offset += size
-    sizes = {"x": model.input_size, "state": model.state_size, "dt": 1, "y": model.output_size,
-             "state_out": model.state_size}
-    cfg = model.config
-    manifest = {
-        "model": cfg.to_dict(),
-        "torch_checkpoint": {"file": ckpt.name, "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()},
-        "solver": {"method": getattr(cfg, "solver", None), "ode_unfolds": getattr(cfg, "ode_unfolds", None)},
-        "signature": {"inputs": [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"}
-                                 for n in ("x", "state", "dt")],
-                      "outputs": [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"}
-                                  for n in ("y", "state_out")]},
-        "state_layout": layout,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
 
 
 def rollout(model, runner, steps: int = STEPS, seed: int = 1, batch: int = 1, dt_max: float = 2.0):
@@ -125,7 +99,7 @@ def assert_close(actual: np.ndarray, reference: np.ndarray, what: str) -> None:
 def compiled(request, tmp_path_factory):
     kind, options = CONFIGS[request.param]
     model = tiny_model(kind, options)
-    folder = write_export(model, tmp_path_factory.mktemp(request.param) / "export")
+    folder = write_minimal_export(model, tmp_path_factory.mktemp(request.param) / "export")
     return model, CStepRunner.from_export(folder), folder, DT_MAX.get(request.param, 2.0)
 
 
@@ -175,7 +149,7 @@ def test_c99_freestanding_compiles_cleanly(compiled, tmp_path):
 
 def test_second_load_uses_the_cache(tmp_path, monkeypatch):
     model = tiny_model("gru", {})
-    folder = write_export(model, tmp_path / "export")
+    folder = write_minimal_export(model, tmp_path / "export")
     first = CStepRunner.from_export(folder)
     mtime = first.library.stat().st_mtime_ns
     second = CStepRunner.from_export(folder)
@@ -191,7 +165,7 @@ def test_second_load_uses_the_cache(tmp_path, monkeypatch):
 
 def test_compile_error_quotes_the_compiler(tmp_path):
     model = tiny_model("gru", {})
-    src = generate(write_export(model, tmp_path / "export"))
+    src = generate(write_minimal_export(model, tmp_path / "export"))
     src.files[f"{src.name}.c"] += "\nthis is not C;\n"
     with pytest.raises(CompileError, match=r"(?s)failed \(exit \d+\).*gru\.c:\d+"):
         build_library(src, tmp_path / "cache")
@@ -201,21 +175,21 @@ def test_compile_error_quotes_the_compiler(tmp_path):
 def test_unsupported_activation_is_named(tmp_path):
     model = tiny_model("cfc", {"activation": "gelu", "backbone_units": 4})
     with pytest.raises(UnsupportedModelError, match="gelu"):
-        generate(write_export(model, tmp_path / "export"))
+        generate(write_minimal_export(model, tmp_path / "export"))
 
 
 def test_unsupported_precision_is_named(tmp_path):
-    gru = write_export(tiny_model("gru", {}), tmp_path / "gru")
+    gru = write_minimal_export(tiny_model("gru", {}), tmp_path / "gru")
     with pytest.raises(UnsupportedModelError, match="fp16"):
         generate(gru, precision="fp16")
-    ltc = write_export(tiny_model("ltc", {}), tmp_path / "ltc")
+    ltc = write_minimal_export(tiny_model("ltc", {}), tmp_path / "ltc")
     with pytest.raises(UnsupportedModelError, match="int8.*ltc"):
         generate(ltc, precision="int8")
 
 
 def test_write_and_name(tmp_path):
     model = tiny_model("lstm", {})
-    src = generate(write_export(model, tmp_path / "export"), name="policy")
+    src = generate(write_minimal_export(model, tmp_path / "export"), name="policy")
     out = src.write(tmp_path / "out")
     assert sorted(os.listdir(out)) == ["edgelnn_math.h", "edgelnn_ops.h", "policy.c", "policy.h"]
     assert "void policy_step(const float *x, float dt, policy_state_t *state, float *y);" in \

@@ -10,7 +10,8 @@ import sys
 
 import numpy as np
 import pytest
-from test_codegen import rollout, tiny_model, write_export
+from firmware_exports import write_minimal_export
+from test_codegen import rollout, tiny_model
 
 from edgelnn.firmware_bench.codegen import generate
 from edgelnn.firmware_bench.codegen.emit import quantize_rows_q8
@@ -90,7 +91,7 @@ def test_int8_kernel_matches_exact_emulation(kernel):
 def compiled_int8(request, tmp_path_factory):
     kind, options = CONFIGS[request.param]
     model = tiny_model(kind, options)
-    folder = write_export(model, tmp_path_factory.mktemp(request.param) / "export")
+    folder = write_minimal_export(model, tmp_path_factory.mktemp(request.param) / "export")
     return model, CStepRunner.from_export(folder, precision="int8"), CStepRunner.from_export(folder)
 
 
@@ -107,7 +108,7 @@ def test_int8_rollout_close_to_torch(compiled_int8):
 @pytest.mark.skipif(importlib.util.find_spec("ziglang") is None, reason="ziglang not installed")
 def test_int8_uses_smlad_on_cortex_m4(tmp_path):
     """The DSP path compiles cleanly for a freestanding M4 and really emits SXTB16 + SMLAD."""
-    folder = write_export(tiny_model("cfc", {"backbone_units": 16}), tmp_path / "export")
+    folder = write_minimal_export(tiny_model("cfc", {"backbone_units": 16}), tmp_path / "export")
     src = generate(folder, precision="int8").write(tmp_path / "src")
     cmd = [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabihf", "-mcpu=cortex_m4+vfp4d16sp",
            "-O2", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-Wno-unused-command-line-argument",

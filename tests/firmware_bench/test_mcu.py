@@ -397,31 +397,13 @@ def test_measure_reports_over_budget_and_no_cycles_without_capstone(monkeypatch)
 
 def _tiny_cfc_export(folder):
     """A tiny random-weight CfC (3 inputs, hidden 8, backbone 16) as a minimal export directory."""
-    import hashlib
-    import json
-
     import torch
+    from firmware_exports import write_minimal_export
 
-    from edgelnn.models.checkpoint import save_checkpoint
     from edgelnn.models.registry import build_model, make_config
 
     torch.manual_seed(0)
-    model = build_model(make_config("cfc", 3, 8, backbone_units=16, proj_size=2)).eval()
-    folder.mkdir(parents=True)
-    ckpt = save_checkpoint(model, folder / "model.safetensors")
-    layout, offset = [], 0
-    for name, size in model.state_layout():
-        layout.append({"name": name, "offset": offset, "size": size})
-        offset += size
-    sizes = {"x": model.input_size, "state": model.state_size, "dt": 1, "y": model.output_size,
-             "state_out": model.state_size}
-    spec = [{"name": n, "shape": ["batch", sizes[n]], "dtype": "float32"} for n in sizes]
-    manifest = {"model": model.config.to_dict(), "state_layout": layout,
-                "torch_checkpoint": {"file": ckpt.name, "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()},
-                "solver": {"method": None, "ode_unfolds": None},
-                "signature": {"inputs": [spec[0], spec[1], spec[2]], "outputs": [spec[3], spec[4]]}}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
+    return write_minimal_export(build_model(make_config("cfc", 3, 8, backbone_units=16, proj_size=2)).eval(), folder)
 
 
 @pytest.fixture(scope="module")
