@@ -28,6 +28,7 @@ buffers (passing ``arr.ctypes`` per call costs microseconds); rows of a batch ar
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import importlib.util
 import os
@@ -36,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,31 @@ void {n}_host_rows(int rows, const float *x, const float *dt, const float *state
         }}
         {n}_step_p(x + (size_t)r * {src.input_size}, dt + r, s, y + (size_t)r * {src.output_size});
     }}
+}}
+
+/* One streaming step of `rows` samples with the state updated in place, for StreamingModel.step():
+ * counts the x values outside [lo, hi] (elementwise bounds of x's shape) in the same pass. Returns -1 and
+ * steps nothing when x holds NaN or Inf (they fail both bounds, and x - x is then not 0), else the count. */
+int {n}_host_stream(int rows, const float *x, const float *dt, float *state, float *y, const float *lo,
+                    const float *hi)
+{{
+    const int n = rows * {src.input_size};
+    int outside = 0;
+    for (int i = 0; i < n; ++i) {{
+        outside += !(x[i] >= lo[i]) + !(x[i] <= hi[i]);
+    }}
+    if (outside) {{
+        for (int i = 0; i < n; ++i) {{
+            if (x[i] - x[i] != 0.0f) {{
+                return -1;
+            }}
+        }}
+    }}
+    for (int r = 0; r < rows; ++r) {{
+        {n}_step_p(x + (size_t)r * {src.input_size}, dt + r, state + (size_t)r * {src.state_size},
+                   y + (size_t)r * {src.output_size});
+    }}
+    return outside;
 }}
 """
     return f"{n}_host.c", text
@@ -192,6 +219,32 @@ class CStepRunner:
         self._y = np.zeros((rows, self.output_size), F32)
         self._args = (rows, *(a.ctypes.data for a in (self._x, self._dt, self._s_in, self._s_out, self._y)))
 
+    def bind_stream(self, x: np.ndarray, dt: np.ndarray, state: np.ndarray, y: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray) -> Callable[[], int]:
+        """A zero-argument call that steps the caller's own buffers in place: reads x [B,F] and dt [B,1],
+        updates state [B,S], writes y [B,O], and returns how many x values lie outside the elementwise
+        bounds lo/hi [B,F] (-1, with nothing stepped, when x holds NaN or Inf).
+
+        This is StreamingModel.step()'s path: one C call does the range test and the step, with no copies
+        of state or outputs. The buffers' addresses are taken once; the call keeps the arrays alive, and
+        the caller must keep them in place (copy into them, never rebind them).
+        """
+        rows = x.shape[0]
+        shapes = {"x": (x, (rows, self.input_size)), "dt": (dt, (rows, 1)), "state": (state, (rows, self.state_size)),
+                  "y": (y, (rows, self.output_size)), "lo": (lo, (rows, self.input_size)),
+                  "hi": (hi, (rows, self.input_size))}
+        for what, (arr, shape) in shapes.items():
+            if arr.dtype != F32 or arr.shape != shape or not arr.flags.c_contiguous or not arr.flags.writeable:
+                raise ValueError(f"bind_stream: {what} must be a writable C-contiguous float32 array of shape "
+                                 f"{list(shape)}; got {arr.dtype} {list(arr.shape)}")
+        fn = getattr(self._lib, f"{self.source.name}_host_stream")
+        fn.argtypes = [ctypes.c_int, *([ctypes.c_void_p] * 6)]
+        fn.restype = ctypes.c_int
+        arrays = (x, dt, state, y, lo, hi)
+        call = functools.partial(fn, rows, *(a.ctypes.data for a in arrays))
+        call.buffers = arrays  # keeps the arrays (and so the addresses) alive as long as the call
+        return call
+
     def __call__(self, x: np.ndarray, state: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = x.shape[0]
         if rows != self._rows:
@@ -201,3 +254,4 @@ class CStepRunner:
         self._dt[...] = dt
         self._fn(*self._args)
         return self._y.copy(), self._s_out.copy()
+

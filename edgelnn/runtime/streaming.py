@@ -5,6 +5,9 @@
 The per-step path is kept close to the raw runner's cost: buffers are preallocated, shapes cached, and
 the checks are a few comparisons; x is checked against its declared range in one vectorised test (NaN and
 Inf fail it too), and only a failing x takes the path that raises or counts.
+A runner that offers ``bind_stream`` (the c backend) is bound to the model's own x, dt, state and y
+buffers at load: step() then copies x in, makes one native call that does the range test and the step with
+the state updated in place, and copies y out.
 Anything unusual (lists, other float dtypes, per-sample dt) takes a slower path that converts and checks
 it, or raises :class:`~edgelnn.errors.RuntimeInputError` with one message saying what is wrong.
 
@@ -116,6 +119,12 @@ class StreamingModel:
         self._dt_outside = 0  # values of the dt buffer outside the declared range
         self._outside = {"x": 0, "dt": 0, "steps": 0}
         self._warned = False
+        # A runner that can step our own buffers in place (the c backend) does the range test and the step
+        # in one native call: step() then copies only x in and y out. self._state is then never rebound.
+        bind = getattr(runner, "bind_stream", None)
+        self._y = np.zeros((batch, self.output_size), F32)
+        self._stream = None if bind is None else bind(self._x, self._dt, self._state, self._y, self._x_lo,
+                                                      self._x_hi)
 
     # ------------------------------------------------------------------ description
     @property
@@ -183,7 +192,7 @@ class StreamingModel:
     def reset(self) -> None:
         """Zero the state (the state every sequence starts from in training and export)."""
         with self._lock:
-            self._state = np.zeros((self.batch, self.state_size), F32)
+            self._state.fill(0.0)
 
     @property
     def state(self) -> np.ndarray:
@@ -202,7 +211,7 @@ class StreamingModel:
         if not np.isfinite(arr).all():
             raise RuntimeInputError("state contains NaN or Inf")
         with self._lock:
-            self._state = np.array(arr, F32, order="C")
+            np.copyto(self._state, arr, casting="same_kind")
 
     # ------------------------------------------------------------------ stepping
     def _input_slow(self, x: Any) -> tuple[np.ndarray, bool]:
@@ -253,27 +262,45 @@ class StreamingModel:
                 xb, one = self._input_slow(x)
         else:
             xb, one = self._input_slow(x)
+        if self._stream is not None:
+            return self._step_stream(xb, dt, one)
         # Values below lo plus values above hi (a value fails at most one bound; NaN fails both, and is refused
         # next): two comparisons and two counts, the cheapest exact test numpy offers for small arrays.
         outside = 2 * xb.size - np.count_nonzero(np.greater_equal(xb, self._x_lo, out=self._in_lo)) \
             - np.count_nonzero(np.less_equal(xb, self._x_hi, out=self._in_hi))
         if outside and not np.isfinite(xb).all():
             raise RuntimeInputError("x contains NaN or Inf")
+        dtb = self._dt if type(dt) is float and dt == self._dt_value else self._dt_buffer(dt)
+        if outside or self._dt_outside:
+            self._count_step(xb, dtb, int(outside))
+        y, state = self.raw(xb, self._state, dtb)
+        self._state = state
+        return y[0] if one else y
+
+    def _dt_buffer(self, dt: Any) -> np.ndarray:
+        """The dt buffer holding ``dt`` (checked); the scalar fast path is a comparison."""
         if type(dt) is float and dt == self._dt_value:
-            dtb = self._dt
-        elif type(dt) is float or type(dt) is int:
+            return self._dt
+        if type(dt) is float or type(dt) is int:
             if not _TINY <= dt <= _HUGE:  # a normal float32 > 0 (NaN fails too)
                 raise RuntimeInputError(_dt_problem("dt", float(dt)))
             self._dt.fill(dt)
             self._dt_value = dt
             self._dt_outside = 0 if self._dt_lo <= dt <= self._dt_hi else self.batch
-            dtb = self._dt
-        else:
-            dtb = self._dt_slow(dt)
+            return self._dt
+        return self._dt_slow(dt)
+
+    def _step_stream(self, xb: np.ndarray, dt: Any, one: bool) -> np.ndarray:
+        """step() through a runner bound to this model's buffers: one native call tests x and steps."""
+        dtb = self._dt_buffer(dt)
+        if xb is not self._x:
+            np.copyto(self._x, xb)
+        outside = self._stream()
+        if outside < 0:
+            raise RuntimeInputError("x contains NaN or Inf")
         if outside or self._dt_outside:
-            self._count_step(xb, dtb, int(outside))
-        y, self._state = self.raw(xb, self._state, dtb)
-        return y[0] if one else y
+            self._count_step(self._x, dtb, outside)
+        return self._y[0].copy() if one else self._y.copy()
 
     def run(self, seq: Any, timespans: Any = None, reset: bool = True) -> np.ndarray:
         """Step through a whole sequence: seq [T,F] (batch 1) or [B,T,F] -> y [T,O] or [B,T,O].
@@ -302,13 +329,13 @@ class StreamingModel:
         dts = self._timespans(timespans, steps)
         self._count_outside(xs, dts)
         if reset:
-            self._state = np.zeros((self.batch, self.state_size), F32)
+            self._state.fill(0.0)
         out = np.empty((steps, self.batch, self.output_size), F32)
-        state = self._state
+        state = self._state.copy()
         for t in range(steps):
             y, state = self.raw(xs[t], state, dts[t])
             out[t] = y
-            self._state = state
+            np.copyto(self._state, state)  # in place: a bound runner holds this buffer's address
         out = out.transpose(1, 0, 2)
         return out[0] if one else out
 

@@ -162,3 +162,59 @@ def test_missing_compiler_is_named(monkeypatch):
     with pytest.raises(CompilerNotFoundError, match="ziglang"):
         host.find_compiler()
     assert not _has_c_compiler()  # so list_backends() reports "c" as not installed
+
+
+# ----------------------------------------------------------------------------- step() through bind_stream
+def test_step_takes_the_in_place_native_path_and_equals_the_raw_runner(exported):
+    model = load(exported, backend="c")
+    assert model._stream is not None  # the c runner binds the model's own buffers
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((20, INPUTS)).astype(np.float32)
+    dts = rng.uniform(0.2, 1.4, 20).astype(np.float32)
+    state = np.zeros((1, model.state_size), np.float32)
+    for x, dt in zip(xs, dts):
+        y = model.step(x, float(dt))
+        y_raw, state = model.raw(x[None], state, np.full((1, 1), dt, np.float32))
+        # The same compiled step on the same float32 inputs: identical by construction.
+        np.testing.assert_array_equal(y, y_raw[0])
+    np.testing.assert_array_equal(model.state, state)
+    y_keep = model.step(xs[0], 0.5)
+    model.step(xs[1], 0.5)
+    assert not np.array_equal(y_keep, model.step(xs[2], 0.5))  # outputs are copies, not the shared buffer
+    model.reset()
+    np.testing.assert_array_equal(model.state, np.zeros_like(state))
+    model.state = state[0]
+    np.testing.assert_array_equal(model.state, state)
+
+
+def test_step_with_nan_or_inf_raises_and_leaves_the_state_alone(exported):
+    from edgelnn.errors import RuntimeInputError
+
+    model = load(exported, backend="c")
+    model.step(np.ones(INPUTS, np.float32), 0.5)
+    before = model.state
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.zeros(INPUTS, np.float32)
+        x[1] = bad
+        with pytest.raises(RuntimeInputError, match="NaN or Inf"):
+            model.step(x, 0.5)
+        np.testing.assert_array_equal(model.state, before)
+
+
+def test_step_counts_out_of_range_inputs_like_the_other_backends(exported):
+    import warnings
+
+    from edgelnn.errors import InputRangeWarning
+
+    c_model, ort_model = load(exported, backend="c"), load(exported, backend="onnxruntime")
+    hi = np.asarray(c_model.input_ranges["x"]["max"], np.float32)
+    xs = [np.zeros(INPUTS, np.float32), hi + 1.0, -hi - 50.0, np.zeros(INPUTS, np.float32), hi * 0 + 1e6]
+    dts = [0.5, 0.5, 40.0, 40.0, 0.5]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x, dt in zip(xs, dts):
+            c_model.step(x.copy(), dt)
+            ort_model.step(x.copy(), dt)
+    assert c_model.out_of_range == ort_model.out_of_range
+    assert c_model.out_of_range["x"] >= INPUTS * 2 and c_model.out_of_range["steps"] == 4
+    assert sum(issubclass(w.category, InputRangeWarning) for w in caught) == 2  # once per model
