@@ -71,7 +71,8 @@ def _open_torch(path: Path, artifact: Artifact, threads: int | None) -> StepRunn
 
 def _open_c(path: Path, artifact: Artifact, threads: int | None) -> StepRunner:
     """Generate C from the export directory, compile it (cached beside the export) and load it; 1 thread.
-    int8-dynamic: int8 weights (per-row scales), inputs quantized per call, int32 sums, float activations."""
+    int8-dynamic: int8 weights (per-row scales), inputs quantized per call, int32 sums, float activations;
+    LTC/LRC recurrent synapses in fixed point (Q15 state, Q14 sigmoid table, int8 per-column weights)."""
     from edgelnn.firmware_bench.host import CStepRunner
 
     return CStepRunner.from_export(path.parent, precision="int8" if artifact.precision == "int8-dynamic" else "fp32")

@@ -14,17 +14,19 @@ What the generated C provides (``<name>`` defaults to the model kind, e.g. ``cfc
 - ``void <name>_step_p(const float *x, const float *dt, float *state, float *y)``: the same with pointer
   arguments only (one calling convention for soft- and hard-float ARM ABIs: r0-r3).
 
-Precisions: "fp32" (every kind), and "int8" for CfC, LSTM and GRU: each matrix product's weights are int8
-with one float scale per output row, packed at generation time for SXTB16/SMLAD (bytes w0, w2, w1, w3 per
-word), its input quantized per call (one scale), int32 sums; activations, state and elementwise math stay
-float. On Cortex-M4/M7 (``__ARM_FEATURE_SIMD32``) the inner loop uses ``__sxtb16``/``__smlad``.
+Precisions: "fp32" and "int8", every kind. At int8 each matrix product's weights are int8 with one float
+scale per output row, packed at generation time for SXTB16/SMLAD (bytes w0, w2, w1, w3 per word), its input
+quantized per call (one scale), int32 sums; on Cortex-M4/M7 (``__ARM_FEATURE_SIMD32``) the inner loop uses
+``__sxtb16``/``__smlad``. LTC's and LRC's recurrent sigmoid synapses (their cost: units^2 per unfold) run in
+fixed point (int16 differences, a Q14 sigmoid table, int8 weights, int32 sums; see ``synapses.py``); their
+sensory synapses, activations, state, the ODE solver's division and all elementwise math stay float.
 
 Weights are ``static const`` arrays (flash on a microcontroller). The code is C99 and freestanding: the
 math it needs (exp, tanh, sigmoid, log1p, softplus) comes from ``edgelnn_math.h``, whose measured error
 bounds are recorded in that header (and checked by tests/firmware_bench/test_mathlib.py). Reductions carry
 ``#pragma omp simd reduction(+:acc)``: compile with ``-fopenmp-simd`` to vectorize them on a host.
 Options the generator cannot write raise :class:`edgelnn.errors.UnsupportedModelError` (e.g. a GELU
-backbone, int8 for LTC/LRC, a precision other than fp32/int8).
+backbone, a precision other than fp32/int8).
 
 On a host, :class:`edgelnn.firmware_bench.host.CStepRunner` compiles and steps the generated code through
 ctypes (the runtime's ``load(export_dir, backend="c")``); tests/firmware_bench/test_codegen.py checks every
@@ -49,8 +51,6 @@ from edgelnn.firmware_bench.codegen.rnn import emit_gru, emit_lstm
 from edgelnn.firmware_bench.codegen.source import ModelSpec, read_export
 
 PRECISIONS = ("fp32", "int8")
-# int8 quantizes matrix products; LTC and LRC synapses are elementwise (sigmoid per synapse), no matmul.
-INT8_KINDS = ("cfc", "lstm", "gru")
 # Model kind -> function that fills a CBuilder with the step body of that kind.
 EMITTERS: dict[str, Callable[[ModelSpec, CBuilder], None]] = {
     "cfc": emit_cfc, "ltc": emit_ltc, "lrc": emit_lrc, "lstm": emit_lstm, "gru": emit_gru,
@@ -93,9 +93,6 @@ def generate_spec(spec: ModelSpec, precision: str = "fp32", name: str | None = N
     if precision not in PRECISIONS:
         raise UnsupportedModelError(f"precision {precision!r} is not supported by the C generator yet "
                                     f"(supported: {', '.join(PRECISIONS)})")
-    if precision == "int8" and spec.kind not in INT8_KINDS:
-        raise UnsupportedModelError(f"precision 'int8' is not supported for {spec.kind} (its synapses are elementwise, "
-                                    f"not matrix products); int8 covers {', '.join(INT8_KINDS)}")
     name = spec.kind if name is None else name
     if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"name={name!r} is not valid; it must be a C identifier (letters, digits, _)")

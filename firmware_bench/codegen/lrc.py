@@ -7,10 +7,13 @@ Positive parameters (gleak, w, sensory_w, distr_shift) are transformed at genera
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgelnn.errors import UnsupportedModelError
 from edgelnn.firmware_bench.codegen.emit import CBuilder, emit_projection
 from edgelnn.firmware_bench.codegen.ltc import emit_input_mapping, emit_output_mapping, positive
 from edgelnn.firmware_bench.codegen.source import ModelSpec
+from edgelnn.firmware_bench.codegen.synapses import Synapses, emit_synapse_sums
 
 ELASTANCES = ("asymmetric", "symmetric", "constant")
 UPDATES = ("explicit", "hybrid")
@@ -34,18 +37,33 @@ def _elastance_code(spec: ModelSpec, c: CBuilder, kind: str, units: int, cons: s
     return ("\n" + " " * 12).join(lines)
 
 
+def lrc_state_range(spec: ModelSpec, vleak: np.ndarray) -> float:
+    """A bound on |v| for the fixed-point synapses: 4x the largest of 1, |vleak| and |mu|.
+
+    v relaxes towards vleak tanh(.) / sigmoid(.); between those bounds the factor 4 leaves room for a weak
+    leak (values beyond the bound saturate, where a synapse's sigmoid is nearly saturated anyway).
+    """
+    parts = [1.0, np.abs(vleak).max(initial=0.0), np.abs(spec.tensor("mu")).max(initial=0.0)]
+    return 4.0 * float(max(parts))
+
+
 def emit_lrc(spec: ModelSpec, c: CBuilder) -> None:
+    """The LRC step. Precision int8: the recurrent synapses in fixed point (int8 weights, a sigmoid table);
+    the sensory synapses, the elastance and the update in float."""
     cfg = spec.config
     units, f, unfolds = int(cfg["hidden_size"]), spec.input_size, int(cfg.get("ode_unfolds", 1))
     update, cons = cfg.get("update", "explicit"), cfg.get("constraints", "clip")
     if update not in UPDATES:
         raise UnsupportedModelError(f"LRC update {update!r} is not supported (supported: {', '.join(UPDATES)})")
-    s_sigma, s_mu = c.const("s_sigma", spec.tensor("sensory_sigma")), c.const("s_mu", spec.tensor("sensory_mu"))
-    s_w = c.const("s_w", positive(spec.tensor("sensory_w"), cons))
-    s_h = c.const("s_h", spec.tensor("sensory_h"))
-    r_sigma, r_mu = c.const("sigma", spec.tensor("sigma")), c.const("mu", spec.tensor("mu"))
-    r_w, r_h = c.const("w", positive(spec.tensor("w"), cons)), c.const("h", spec.tensor("h"))
-    g, vleak = c.const("gleak", positive(spec.tensor("gleak"), cons)), c.const("vleak", spec.tensor("vleak"))
+    sensory = emit_synapse_sums(c, "sensory", Synapses(spec.tensor("sensory_sigma"), spec.tensor("sensory_mu"),
+                                                       positive(spec.tensor("sensory_w"), cons),
+                                                       spec.tensor("sensory_h")))
+    recurrent = Synapses(spec.tensor("sigma"), spec.tensor("mu"), positive(spec.tensor("w"), cons),
+                         spec.tensor("h"))
+    vleak_values = spec.tensor("vleak")
+    fixed = lrc_state_range(spec, vleak_values) if c.precision == "int8" else None
+    synaptic = emit_synapse_sums(c, "synaptic", recurrent, fixed)
+    g, vleak = c.const("gleak", positive(spec.tensor("gleak"), cons)), c.const("vleak", vleak_values)
     elastance = _elastance_code(spec, c, cfg.get("elastance", "asymmetric"), units, cons)
     new_v = ("(eps[i] * drive + v[i]) / (1.0f + eps[i] * fi)" if update == "hybrid"
              else "v[i] + eps[i] * (drive - v[i] * fi)")
@@ -54,18 +72,7 @@ def emit_lrc(spec: ModelSpec, c: CBuilder) -> None:
     emit_input_mapping(spec, c, cfg.get("input_mapping", "affine"))
     c.lines(f"""
         float f_s[{units}], g_s[{units}];
-        for (int i = 0; i < {units}; ++i) {{ f_s[i] = 0.0f; g_s[i] = 0.0f; }}
-        for (int k = 0; k < {f}; ++k) {{
-            const float uk = u[k];
-            const float *sg = {s_sigma} + k * {units}, *mu = {s_mu} + k * {units};
-            const float *w = {s_w} + k * {units}, *hh = {s_h} + k * {units};
-        #pragma omp simd
-            for (int i = 0; i < {units}; ++i) {{
-                float a = eln_sigmoid(sg[i] * (uk - mu[i]));
-                f_s[i] += w[i] * a;
-                g_s[i] += hh[i] * a;
-            }}
-        }}
+        {sensory}(u, f_s, g_s);
         float sub = dt / {unfolds}.0f;
         float *v = s;
         float cat[{f + units}], eps[{units}], fw[{units}], hw[{units}];
@@ -73,18 +80,7 @@ def emit_lrc(spec: ModelSpec, c: CBuilder) -> None:
         (void)cat;
         for (int step = 0; step < {unfolds}; ++step) {{
             {elastance}
-            for (int i = 0; i < {units}; ++i) {{ fw[i] = 0.0f; hw[i] = 0.0f; }}
-            for (int j = 0; j < {units}; ++j) {{
-                const float vj = v[j];
-                const float *sg = {r_sigma} + j * {units}, *mu = {r_mu} + j * {units};
-                const float *w = {r_w} + j * {units}, *hh = {r_h} + j * {units};
-        #pragma omp simd
-                for (int i = 0; i < {units}; ++i) {{
-                    float a = eln_sigmoid(sg[i] * (vj - mu[i]));
-                    fw[i] += w[i] * a;
-                    hw[i] += hh[i] * a;
-                }}
-            }}
+            {synaptic}(v, fw, hw);
             for (int i = 0; i < {units}; ++i) {{
                 float fi = eln_sigmoid({g}[i] + fw[i] + f_s[i]);
                 float drive = {vleak}[i] * eln_tanhf({g}[i] + hw[i] + g_s[i]);

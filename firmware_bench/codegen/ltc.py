@@ -1,5 +1,7 @@
 """LTC as C: input mapping, sensory synapses once per step, then K unfolds of the fused, euler or rk4 solver.
 
+The synapse sums come from :mod:`edgelnn.firmware_bench.codegen.synapses` (float, or fixed point at int8).
+
 Mirrors edgelnn.models.ltc. Weights that torch transforms on every step but that do not depend on the
 input are transformed here once, at generation time: softplus of the positive parameters ("softplus"
 constraints; "clip" constraints store them already clipped), the sparsity masks, w * erev, gleak * vleak.
@@ -12,6 +14,7 @@ import numpy as np
 from edgelnn.errors import UnsupportedModelError
 from edgelnn.firmware_bench.codegen.emit import CBuilder, emit_memory_lstm, emit_projection
 from edgelnn.firmware_bench.codegen.source import ModelSpec
+from edgelnn.firmware_bench.codegen.synapses import Synapses, emit_synapse_sums
 
 SOLVERS = ("fused", "euler", "rk4")
 CONSTRAINTS = ("softplus", "clip")
@@ -69,48 +72,47 @@ def core_output_size(spec: ModelSpec, mapping: str) -> int:
     return spec.output_size
 
 
+def ltc_state_range(spec: ModelSpec, w: np.ndarray, sw: np.ndarray) -> float:
+    """A bound on |v| for the fixed-point synapses: 4x the largest of 1, |vleak|, |erev| and |mu|.
+
+    With the fused solver v stays within [min, max] of its start (0), vleak and the reversal potentials of
+    its active synapses (each update is a positive weighted average of them); euler and rk4 follow the same
+    ODE, and the mixed-memory LSTM's output lies in [-1, 1]. The factor 4 leaves room for overshoot.
+    """
+    erev = np.concatenate([spec.tensor("erev")[w != 0], spec.tensor("sensory_erev")[sw != 0]])
+    parts = [1.0, np.abs(spec.tensor("vleak")).max(initial=0.0), np.abs(erev).max(initial=0.0),
+             np.abs(spec.tensor("mu")).max(initial=0.0)]
+    return 4.0 * float(max(parts))
+
+
 def emit_ltc(spec: ModelSpec, c: CBuilder) -> None:
+    """The LTC step. Precision int8: the recurrent synapses in fixed point (int8 weights, a sigmoid table);
+    the sensory synapses (once per step), the input/output mappings and the solver in float."""
     cfg = spec.config
     solver, unfolds = cfg.get("solver", "fused"), int(cfg.get("ode_unfolds", 6))
     if solver not in SOLVERS:
         raise UnsupportedModelError(f"LTC solver {solver!r} is not supported (supported: {', '.join(SOLVERS)})")
     cons = cfg.get("constraints", "softplus")
-    units, f = int(cfg["hidden_size"]), spec.input_size
+    units = int(cfg["hidden_size"])
     sw = positive(spec.tensor("sensory_w"), cons) * spec.tensor("sensory_sparsity_mask")
-    s_sigma, s_mu = c.const("s_sigma", spec.tensor("sensory_sigma")), c.const("s_mu", spec.tensor("sensory_mu"))
-    s_w, s_we = c.const("s_w", sw), c.const("s_we", sw * spec.tensor("sensory_erev"))
     w = positive(spec.tensor("w"), cons) * spec.tensor("sparsity_mask")
-    r_sigma, r_mu = c.const("sigma", spec.tensor("sigma")), c.const("mu", spec.tensor("mu"))
-    r_w, r_we = c.const("w", w), c.const("we", w * spec.tensor("erev"))
+    sensory = emit_synapse_sums(c, "sensory", Synapses(spec.tensor("sensory_sigma"), spec.tensor("sensory_mu"),
+                                                       sw * spec.tensor("sensory_erev"), sw))
+    fixed = ltc_state_range(spec, w, sw) if c.precision == "int8" else None
+    synaptic = emit_synapse_sums(c, "synaptic", Synapses(spec.tensor("sigma"), spec.tensor("mu"),
+                                                         w * spec.tensor("erev"), w), fixed)
     gleak = positive(spec.tensor("gleak"), cons)
     g, gv = c.const("gleak", gleak), c.const("gleak_vleak", gleak * spec.tensor("vleak"))
     cm = c.const("cm", positive(spec.tensor("cm"), cons))
     eps = f"{np.float32(cfg.get('epsilon', 1e-8)):.9g}f"
     name = c.name
-    c.helper(f"""
-        /* Recurrent synapses: num[i] = sum_j w_ji erev_ji S_ji(v_j), den[i] = sum_j w_ji S_ji(v_j). */
-        static void {name}_synaptic(const float *v, float *num, float *den)
-        {{
-            for (int i = 0; i < {units}; ++i) {{ num[i] = 0.0f; den[i] = 0.0f; }}
-            for (int j = 0; j < {units}; ++j) {{
-                const float vj = v[j];
-                const float *sg = {r_sigma} + j * {units}, *mu = {r_mu} + j * {units};
-                const float *w = {r_w} + j * {units}, *we = {r_we} + j * {units};
-        #pragma omp simd
-                for (int i = 0; i < {units}; ++i) {{
-                    float a = eln_sigmoid(sg[i] * (vj - mu[i]));
-                    num[i] += we[i] * a;
-                    den[i] += w[i] * a;
-                }}
-            }}
-        }}""")
     if solver != "fused":
         c.helper(f"""
         /* dv/dt = (gleak vleak + num + num_s - (gleak + den + den_s) v) / cm */
         static void {name}_rhs(const float *v, const float *num_s, const float *den_s, float *out)
         {{
             float num[{units}], den[{units}];
-            {name}_synaptic(v, num, den);
+            {synaptic}(v, num, den);
             for (int i = 0; i < {units}; ++i) {{
                 out[i] = ({gv}[i] + num[i] + num_s[i] - ({g}[i] + den[i] + den_s[i]) * v[i]) / {cm}[i];
             }}
@@ -124,18 +126,7 @@ def emit_ltc(spec: ModelSpec, c: CBuilder) -> None:
     emit_input_mapping(spec, c, mapping_in)
     c.lines(f"""
         float num_s[{units}], den_s[{units}];
-        for (int i = 0; i < {units}; ++i) {{ num_s[i] = 0.0f; den_s[i] = 0.0f; }}
-        for (int k = 0; k < {f}; ++k) {{
-            const float uk = u[k];
-            const float *sg = {s_sigma} + k * {units}, *mu = {s_mu} + k * {units};
-            const float *w = {s_w} + k * {units}, *we = {s_we} + k * {units};
-        #pragma omp simd
-            for (int i = 0; i < {units}; ++i) {{
-                float a = eln_sigmoid(sg[i] * (uk - mu[i]));
-                num_s[i] += we[i] * a;
-                den_s[i] += w[i] * a;
-            }}
-        }}
+        {sensory}(u, num_s, den_s);
         float h = dt / {unfolds}.0f;
         float *v = s;""")
     if solver == "fused":
@@ -143,7 +134,7 @@ def emit_ltc(spec: ModelSpec, c: CBuilder) -> None:
             float cm_t[{units}], num[{units}], den[{units}];
             for (int i = 0; i < {units}; ++i) cm_t[i] = {cm}[i] / h;
             for (int step = 0; step < {unfolds}; ++step) {{
-                {name}_synaptic(v, num, den);
+                {synaptic}(v, num, den);
                 for (int i = 0; i < {units}; ++i) {{
                     v[i] = (cm_t[i] * v[i] + {gv}[i] + num[i] + num_s[i])
                            / (cm_t[i] + {g}[i] + den[i] + den_s[i] + {eps});

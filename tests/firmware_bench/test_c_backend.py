@@ -70,9 +70,7 @@ def test_int8_c_is_close_to_float_but_quantized(exported):
     assert 1e-6 * scale < err <= 0.05 * scale, (err, scale)
 
 
-def test_int8_c_of_an_ltc_is_refused_by_name(tmp_path):
-    from edgelnn.errors import UnsupportedModelError
-
+def test_int8_c_of_an_ltc_runs_its_synapses_in_fixed_point(tmp_path):
     rng = np.random.default_rng(0)
     data = tmp_path / "data.npz"
     np.savez(data, x=rng.standard_normal((12, 6, INPUTS)).astype(np.float32),
@@ -81,8 +79,13 @@ def test_int8_c_of_an_ltc_is_refused_by_name(tmp_path):
     ckpt = save_checkpoint(model, tmp_path / "model.safetensors", {"task": str(data)})
     cfg = ExportConfig(formats=("onnx",), int8=False, calibration_rows=16, verify_sequences=4)
     export_model(Source(model, ckpt, None, load_npz_task(str(data))), cfg, tmp_path / "export")
-    with pytest.raises(UnsupportedModelError, match="int8"):
-        load(tmp_path / "export", backend="c", precision="int8")
+    c8, ref = load(tmp_path / "export", backend="c", precision="int8"), load(tmp_path / "export", backend="torch")
+    assert c8.precision == "int8-dynamic" and "eln_sigmoid_q14" in c8.raw.source.files["ltc.c"]
+    seq = rng.standard_normal((30, INPUTS)).astype(np.float32)
+    spans = rng.uniform(0.2, 1.4, 30).astype(np.float32)
+    y8, yf = c8.run(seq, spans), ref.run(seq, spans)
+    err, scale = float(np.abs(y8 - yf).max()), float(np.abs(yf).max())
+    assert 1e-6 * scale < err <= 0.05 * scale, (err, scale)
 
 
 def test_load_c_matches_torch_backend(exported):

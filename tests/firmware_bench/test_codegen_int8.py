@@ -1,5 +1,6 @@
-"""int8 generation (CfC, LSTM, GRU): the weight packing, the int8 kernel against an exact numpy emulation,
-whole-model rollouts against PyTorch within a quantization bound, and the DSP path for Cortex-M4."""
+"""int8 generation (every kind): the weight packing, the int8 matrix kernel and the fixed-point sigmoid
+synapses (LTC/LRC) against exact numpy emulations, whole-model rollouts against PyTorch within a
+quantization bound, and the DSP path for Cortex-M4."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from firmware_exports import write_minimal_export
 from test_codegen import rollout, tiny_model
 
 from edgelnn.firmware_bench.codegen import generate
-from edgelnn.firmware_bench.codegen.emit import quantize_rows_q8
+from edgelnn.firmware_bench.codegen.emit import CBuilder, quantize_rows_q8
 from edgelnn.firmware_bench.codegen.mathlib import support_headers
+from edgelnn.firmware_bench.codegen.synapses import (
+    Synapses,
+    emit_synapse_sums,
+    fixed_point_parameters,
+    sigmoid_table,
+)
 from edgelnn.firmware_bench.host import FLAGS, NATIVE_FLAGS, CStepRunner, find_compiler
 
 # Quantization error bound of a whole 50-step rollout, relative to the output range: int8 weights and
@@ -26,6 +33,10 @@ CONFIGS = {
     "cfc_mixed_memory_pure": ("cfc", {"backbone_units": 16, "mixed_memory": True, "mode": "pure"}),
     "lstm": ("lstm", {}),
     "gru": ("gru", {"time_input": True}),
+    "ltc": ("ltc", {"ode_unfolds": 3}),
+    "ltc_rk4_mixed_memory": ("ltc", {"ode_unfolds": 6, "solver": "rk4", "mixed_memory": True}),
+    "lrc": ("lrc", {"ode_unfolds": 2}),
+    "lrc_hybrid_symmetric": ("lrc", {"update": "hybrid", "elastance": "symmetric"}),
 }
 
 
@@ -102,7 +113,10 @@ def test_int8_rollout_close_to_torch(compiled_int8):
     err, bound = float(np.abs(yq - yt).max()), INT8_RTOL * float(np.abs(yt).max())
     assert err <= bound, f"int8 outputs: max abs error {err:.3g} > {bound:.3g}"
     assert err > 10 * float(np.abs(yf - yt).max())  # the int8 build really quantizes
-    assert "uint32_t" in int8.source.files[f"{int8.source.name}.c"]
+    text = int8.source.files[f"{int8.source.name}.c"]
+    assert "uint32_t" in text
+    if model.config.kind in ("ltc", "lrc"):
+        assert "eln_sigmoid_q14" in text and "static const int8_t" in text
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ziglang") is None, reason="ziglang not installed")
@@ -116,3 +130,84 @@ def test_int8_uses_smlad_on_cortex_m4(tmp_path):
     subprocess.run(cmd, cwd=src, capture_output=True, check=True)
     asm = (src / "cfc.s").read_bytes().lower()
     assert b"smlad" in asm and b"sxtb16" in asm
+
+
+def _synapses(pre: int, post: int, seed: int) -> Synapses:
+    rng = np.random.default_rng(seed)
+    mask = rng.random((pre, post)) < 0.7
+    return Synapses(sigma=rng.uniform(0.5, 8.0, (pre, post)).astype(np.float32),
+                    mu=rng.uniform(-0.5, 0.9, (pre, post)).astype(np.float32),
+                    wa=(rng.uniform(-1.0, 1.0, (pre, post)) * mask).astype(np.float32),
+                    wb=(rng.uniform(0.0, 1.0, (pre, post)) * mask).astype(np.float32))
+
+
+def _emulate_fixed(syn: Synapses, fixed_range: float, pre_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed-point kernel in exact integer numpy (C's arithmetic shifts are floor shifts)."""
+    q = fixed_point_parameters(syn, fixed_range)
+    p = np.clip(np.round(pre_values.astype(np.float32) * np.float32(q["k"])), -32767, 32767).astype(np.int64)
+    t = (q["a"].astype(np.int64) * (p[:, None] - q["m"].astype(np.int64))) >> q["shift"]
+    u = t + 65536
+    table = sigmoid_table().astype(np.int64)
+    idx = np.clip(u >> 8, 0, 511)
+    lo, hi = table[idx], table[idx + 1]
+    a = np.where(u <= 0, table[0], np.where(u >= 131072, table[512], lo + (((hi - lo) * (u & 255)) >> 8)))
+    acc_a = (q["wa"].astype(np.int64) * a).sum(axis=0)
+    acc_b = (q["wb"].astype(np.int64) * a).sum(axis=0)
+    return (acc_a.astype(np.float32) * np.float32(q["scale_a"]).astype(np.float32),
+            acc_b.astype(np.float32) * q["scale_b"].astype(np.float32))
+
+
+def test_fixed_point_synapses_match_exact_emulation_and_float(tmp_path):
+    pre, post, fixed_range = 11, 7, 4.0
+    syn = _synapses(pre, post, 0)
+    c = CBuilder("k", "int8")
+    fixed = emit_synapse_sums(c, "fix", syn, fixed_range)
+    flt = emit_synapse_sums(c, "flt", syn)
+    text = "\n\n".join(['#include "edgelnn_math.h"', '#include "edgelnn_ops.h"', *c.arrays, *c.helpers,
+                        f"void run_fix(const float *p, float *a, float *b) {{ {fixed}(p, a, b); }}",
+                        f"void run_flt(const float *p, float *a, float *b) {{ {flt}(p, a, b); }}"])
+    for fname, body in support_headers().items():
+        (tmp_path / fname).write_text(body)
+    (tmp_path / "k.c").write_text(text)
+    flags = [f for f in FLAGS if f != "-shared"]
+    subprocess.run([*find_compiler(), *flags, "-shared", "-Wall", "-Werror", "-o", "k.so", "k.c"], cwd=tmp_path,
+                   check=True)
+    lib = ctypes.CDLL(str(tmp_path / "k.so"))
+    rng = np.random.default_rng(3)
+    ptr = ctypes.c_void_p
+    for values in (rng.uniform(-1.5, 1.5, pre), np.array([-4.0, 4.0, 9.0, -9.0, 0.0, *rng.uniform(-1, 1, pre - 5)])):
+        values = values.astype(np.float32)
+        outs = [np.zeros(post, np.float32) for _ in range(4)]
+        lib.run_fix(ptr(values.ctypes.data), ptr(outs[0].ctypes.data), ptr(outs[1].ctypes.data))
+        lib.run_flt(ptr(values.ctypes.data), ptr(outs[2].ctypes.data), ptr(outs[3].ctypes.data))
+        ea, eb = _emulate_fixed(syn, fixed_range, values)
+        assert np.array_equal(outs[0], ea) and np.array_equal(outs[1], eb)  # integer sums, one float scale
+        clipped = np.clip(values, -fixed_range, fixed_range).astype(np.float64)
+        act = 1.0 / (1.0 + np.exp(-syn.sigma * (clipped[:, None] - syn.mu)))
+        for got, w in ((outs[0], syn.wa), (outs[1], syn.wb)):
+            ref = (w * act).sum(axis=0)
+            # int8 weights (half a step of max|column| / 127 each) and the 1.5e-4 table: ~1% of the sums' size
+            assert np.abs(got - ref).max() <= 0.01 * np.abs(ref).max() + 1e-6
+        for got, w in ((outs[2], syn.wa), (outs[3], syn.wb)):  # the float kernel within float rounding
+            full = (w * (1.0 / (1.0 + np.exp(-syn.sigma * (values.astype(np.float64)[:, None] - syn.mu))))).sum(0)
+            assert np.abs(got - full).max() <= 1e-5 * np.abs(full).max() + 1e-6
+
+
+def test_sigmoid_table_error_is_within_its_documented_bound():
+    table = sigmoid_table().astype(np.float64)
+    t = np.arange(-70000, 70000, 7)
+    u = t + 65536
+    idx = np.clip(u >> 8, 0, 511)
+    interp = np.where(u <= 0, table[0], np.where(u >= 131072, table[512],
+                                                 table[idx] + (((table[idx + 1] - table[idx]) * (u & 255)) // 256)))
+    exact = 1.0 / (1.0 + np.exp(-t / 4096.0))
+    assert np.abs(interp / 16384 - exact).max() <= 1.5e-4
+
+
+def test_fixed_point_refuses_what_would_overflow_or_saturate():
+    from edgelnn.errors import UnsupportedModelError
+
+    with pytest.raises(UnsupportedModelError, match="overflow"):
+        fixed_point_parameters(_synapses(1100, 2, 0), 4.0)
+    with pytest.raises(UnsupportedModelError, match="mu"):
+        fixed_point_parameters(_synapses(4, 2, 0), 0.5)

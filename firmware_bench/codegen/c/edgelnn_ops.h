@@ -133,6 +133,38 @@ static inline void eln_dense_q8_add(const uint32_t *restrict w, const float *res
     }
 }
 
+/* Fixed-point sigmoid synapses (LTC/LRC at precision int8; see firmware_bench/codegen/synapses.py). */
+
+/* round(v) clamped to [-lim, lim] (NaN -> -lim). */
+static inline int32_t eln_round_q(float v, int32_t lim)
+{
+    float l = (float)lim;
+    if (!(v > -l)) {
+        return -lim;
+    }
+    if (v > l) {
+        return lim;
+    }
+    return (int32_t)(v < 0.0f ? v - 0.5f : v + 0.5f);
+}
+
+/* sigmoid(z) in Q14 for t = z in Q12: table[k] = sigmoid(-16 + k / 16), k = 0..512, linear interpolation
+ * between entries; saturates outside [-16, 16). Max error 1.5e-4 (interpolation 5e-5, table rounding 3e-5, the truncating
+ * shift 6e-5; measured 1.3e-4). */
+static inline int32_t eln_sigmoid_q14(const uint16_t *table, int32_t t)
+{
+    int32_t u = t + 65536;
+    if (u <= 0) {
+        return table[0];
+    }
+    if (u >= 131072) {
+        return table[512];
+    }
+    int32_t idx = u >> 8, frac = u & 255;
+    int32_t lo = table[idx];
+    return lo + (((int32_t)table[idx + 1] - lo) * frac >> 8);
+}
+
 static inline void eln_copy(float *restrict dst, const float *restrict src, int n)
 {
     for (int i = 0; i < n; ++i) {
