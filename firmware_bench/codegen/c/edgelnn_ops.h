@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #if defined(__ARM_FEATURE_SIMD32)
-#include <arm_acle.h> /* __sxtb16, __smlad, __ror: Cortex-M4/M7 DSP instructions */
+#include <arm_acle.h> /* __sxtb16, __smlad: Cortex-M4/M7 DSP instructions */
 #endif
 
 /* out[r] = (bias ? bias[r] : 0) + sum_c w[r][c] in[c]
@@ -92,6 +92,13 @@ static inline float eln_quantize_q8(const float *restrict in, int n, int cols4, 
     return scale;
 }
 
+/* v rotated right by 8 bits, written in plain C: ACLE's __ror is missing from GCC 12's arm_acle.h, and both
+ * compilers fold this pattern into SXTB16's rotate operand. */
+static inline uint32_t eln_ror8(uint32_t v)
+{
+    return (v >> 8) | (v << 24);
+}
+
 static inline int32_t eln_dot_q8(const uint32_t *restrict w, const uint32_t *restrict xq, int words)
 {
     int32_t acc = 0;
@@ -99,7 +106,7 @@ static inline int32_t eln_dot_q8(const uint32_t *restrict w, const uint32_t *res
         uint32_t v = w[g];
 #if defined(__ARM_FEATURE_SIMD32)
         acc = __smlad(__sxtb16(v), xq[2 * g], acc);
-        acc = __smlad(__sxtb16(__ror(v, 8)), xq[2 * g + 1], acc);
+        acc = __smlad(__sxtb16(eln_ror8(v)), xq[2 * g + 1], acc);
 #else
         uint32_t x01 = xq[2 * g], x23 = xq[2 * g + 1];
         acc += (int32_t)(int8_t)(v & 0xffu) * (int32_t)(int16_t)(x01 & 0xffffu)
