@@ -29,14 +29,24 @@ def _emit_block(spec: ModelSpec, c: CBuilder, block: int, inp: str, n_in: int, h
     p = f"blocks.{block}."
     mask = spec.tensor(p + "sparsity_mask") if spec.has(p + "sparsity_mask") else None
     c.line(f"{{  /* CfC block {block}: {n_in} inputs, {hidden} neurons, mode {mode} */")
-    c.line(f"    float cat[{n_in + hidden}];")
-    c.line(f"    eln_copy(cat, {inp}, {n_in});")
-    c.line(f"    eln_copy(cat + {n_in}, {h}, {hidden});")
+    # Each backbone layer's input lives in an inner scope that ends once the layer is computed, so the
+    # compiler can reuse its stack for the heads (the stack is most of a microcontroller's RAM figure).
+    layers = _backbone_layers(spec, block)
     feat = "cat"
-    for i, (w, b) in enumerate(_backbone_layers(spec, block)):
+    if not layers:
+        c.line(f"    float cat[{n_in + hidden}];")
+        c.line(f"    eln_copy(cat, {inp}, {n_in});")
+        c.line(f"    eln_copy(cat + {n_in}, {h}, {hidden});")
+    for i, (w, b) in enumerate(layers):
         units = w.shape[0]
         c.line(f"    float z{i}[{units}];")
-        c.line("    " + c.dense(f"b{block}_bb{i}", w, b, feat, f"z{i}"))
+        c.line("    {")
+        if i == 0:
+            c.line(f"        float cat[{n_in + hidden}];")
+            c.line(f"        eln_copy(cat, {inp}, {n_in});")
+            c.line(f"        eln_copy(cat + {n_in}, {h}, {hidden});")
+        c.line("        " + c.dense(f"b{block}_bb{i}", w, b, feat, f"z{i}"))
+        c.line("    }")
         c.line(f"    for (int i = 0; i < {units}; ++i) z{i}[i] = {activation(act, f'z{i}[i]')};")
         feat = f"z{i}"
     ff1_w = spec.tensor(p + "ff1.weight")

@@ -117,7 +117,7 @@ class CBuilder:
             b = "NULL" if bias is None else self.const(f"{label}_b", bias)
             return f"eln_dense({w}, {b}, {inp}, {rows}, {cols}, {out});"
         words, scales = quantize_rows_q8(weight)
-        w, s = self.const_words(f"{label}_q8", words), self.const(f"{label}_scale", scales)
+        w, s = self.const_words(f"{label}_q8", interleave_rows_q8(words)), self.const(f"{label}_scale", scales)
         cols4 = words.shape[1] * 4
         if add:
             b, fn = "NULL", "eln_dense_q8_add"
@@ -159,6 +159,15 @@ def quantize_rows_q8(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     words = np.ascontiguousarray(grouped).view(np.uint8).reshape(rows, cols4 // 4, 4).astype(np.uint32)
     packed = words[..., 0] | (words[..., 1] << 8) | (words[..., 2] << 16) | (words[..., 3] << 24)
     return packed.astype(np.uint32), scales
+
+
+def interleave_rows_q8(words: np.ndarray, block: int = 4) -> np.ndarray:
+    """The packed words [rows, W] in the order eln_dense_q8 reads them (flat): rows in blocks of ``block``,
+    each block word-major (word g of its rows side by side), then the remaining rows one after another."""
+    words = np.asarray(words, np.uint32)
+    full = words.shape[0] // block * block
+    blocks = words[:full].reshape(-1, block, words.shape[1]).transpose(0, 2, 1).ravel()
+    return np.concatenate([blocks, words[full:].ravel()]).astype(np.uint32)
 
 
 ACTIVATIONS_C = {

@@ -15,7 +15,7 @@ from firmware_exports import write_minimal_export
 from test_codegen import rollout, tiny_model
 
 from edgelnn.firmware_bench.codegen import generate
-from edgelnn.firmware_bench.codegen.emit import CBuilder, quantize_rows_q8
+from edgelnn.firmware_bench.codegen.emit import CBuilder, interleave_rows_q8, quantize_rows_q8
 from edgelnn.firmware_bench.codegen.mathlib import support_headers
 from edgelnn.firmware_bench.codegen.synapses import (
     Synapses,
@@ -90,7 +90,8 @@ def test_int8_kernel_matches_exact_emulation(kernel):
     qx = xq.view(np.int16)  # little-endian pairs
     assert np.array_equal(qx[:cols], np.round(x / np.float32(xs)).astype(np.int16)) and np.all(qx[cols:] == 0)
     out = np.zeros(rows, np.float32)
-    kernel.dense(p(words.ctypes.data), p(scales.ctypes.data), p(bias.ctypes.data), p(xq.ctypes.data),
+    laid_out = interleave_rows_q8(words)  # 7 rows: one block of four, then three rows one by one
+    kernel.dense(p(laid_out.ctypes.data), p(scales.ctypes.data), p(bias.ctypes.data), p(xq.ctypes.data),
                  ctypes.c_float(xs), rows, cols4, p(out.ctypes.data))
     acc = unpack(words).astype(np.int64) @ qx.astype(np.int64)  # exact integer sums
     expected = bias + scales * np.float32(xs) * acc.astype(np.float32)

@@ -99,23 +99,55 @@ static inline uint32_t eln_ror8(uint32_t v)
     return (v >> 8) | (v << 24);
 }
 
-static inline int32_t eln_dot_q8(const uint32_t *restrict w, const uint32_t *restrict xq, int words)
+/* acc + the four products of one weight word (w0, w2, w1, w3 bytes) with the input pairs x01, x23. */
+static inline int32_t eln_mac_q8(uint32_t v, uint32_t x01, uint32_t x23, int32_t acc)
 {
-    int32_t acc = 0;
-    for (int g = 0; g < words; ++g) {
-        uint32_t v = w[g];
 #if defined(__ARM_FEATURE_SIMD32)
-        acc = __smlad(__sxtb16(v), xq[2 * g], acc);
-        acc = __smlad(__sxtb16(eln_ror8(v)), xq[2 * g + 1], acc);
+    return __smlad(__sxtb16(eln_ror8(v)), x23, __smlad(__sxtb16(v), x01, acc));
 #else
-        uint32_t x01 = xq[2 * g], x23 = xq[2 * g + 1];
-        acc += (int32_t)(int8_t)(v & 0xffu) * (int32_t)(int16_t)(x01 & 0xffffu)
-             + (int32_t)(int8_t)((v >> 16) & 0xffu) * (int32_t)(int16_t)(x01 >> 16)
-             + (int32_t)(int8_t)((v >> 8) & 0xffu) * (int32_t)(int16_t)(x23 & 0xffffu)
-             + (int32_t)(int8_t)(v >> 24) * (int32_t)(int16_t)(x23 >> 16);
+    return acc + (int32_t)(int8_t)(v & 0xffu) * (int32_t)(int16_t)(x01 & 0xffffu)
+         + (int32_t)(int8_t)((v >> 16) & 0xffu) * (int32_t)(int16_t)(x01 >> 16)
+         + (int32_t)(int8_t)((v >> 8) & 0xffu) * (int32_t)(int16_t)(x23 & 0xffffu)
+         + (int32_t)(int8_t)(v >> 24) * (int32_t)(int16_t)(x23 >> 16);
 #endif
+}
+
+/* out[r] (add ? += : =) bias[r] + wscale[r] * xscale * sum_c w[r][c] xq[c], shared by eln_dense_q8 and
+ * eln_dense_q8_add. Weight words are laid out by emit.interleave_rows_q8: rows in blocks of four, word g of
+ * the block's four rows side by side, then the last rows % 4 rows one after another. Four rows go together,
+ * so each pair of input words is loaded once for four rows and one pointer walks the weights (per 16 MACs:
+ * 6 loads, 8 SXTB16, 8 SMLAD with the DSP extension). int32 sums are exact: any order gives the same. */
+static inline void eln_dense_q8_rows(const uint32_t *restrict w, const float *restrict wscale,
+                                     const float *restrict bias, const uint32_t *restrict xq, float xscale,
+                                     int rows, int cols4, float *restrict out, int add)
+{
+    const int words = cols4 / 4;
+    const uint32_t *p = w;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const uint32_t *x = xq;
+        for (int g = 0; g < words; ++g, p += 4, x += 2) {
+            uint32_t x01 = x[0], x23 = x[1];
+            a0 = eln_mac_q8(p[0], x01, x23, a0);
+            a1 = eln_mac_q8(p[1], x01, x23, a1);
+            a2 = eln_mac_q8(p[2], x01, x23, a2);
+            a3 = eln_mac_q8(p[3], x01, x23, a3);
+        }
+        const int32_t acc[4] = {a0, a1, a2, a3};
+        for (int k = 0; k < 4; ++k) {
+            float v = wscale[r + k] * xscale * (float)acc[k];
+            out[r + k] = (add ? out[r + k] : (bias ? bias[r + k] : 0.0f)) + v;
+        }
     }
-    return acc;
+    for (; r < rows; ++r) {
+        int32_t a = 0;
+        for (int g = 0; g < words; ++g, ++p) {
+            a = eln_mac_q8(*p, xq[2 * g], xq[2 * g + 1], a);
+        }
+        float v = wscale[r] * xscale * (float)a;
+        out[r] = (add ? out[r] : (bias ? bias[r] : 0.0f)) + v;
+    }
 }
 
 /* out[r] = (bias ? bias[r] : 0) + wscale[r] * xscale * sum_c w[r][c] xq[c] */
@@ -123,10 +155,7 @@ static inline void eln_dense_q8(const uint32_t *restrict w, const float *restric
                                 const float *restrict bias, const uint32_t *restrict xq, float xscale, int rows,
                                 int cols4, float *restrict out)
 {
-    for (int r = 0; r < rows; ++r) {
-        float v = wscale[r] * xscale * (float)eln_dot_q8(w + (size_t)r * (size_t)(cols4 / 4), xq, cols4 / 4);
-        out[r] = bias ? bias[r] + v : v;
-    }
+    eln_dense_q8_rows(w, wscale, bias, xq, xscale, rows, cols4, out, 0);
 }
 
 /* out[r] += wscale[r] * xscale * sum_c w[r][c] xq[c] (bias unused) */
@@ -135,9 +164,7 @@ static inline void eln_dense_q8_add(const uint32_t *restrict w, const float *res
                                     int rows, int cols4, float *restrict out)
 {
     (void)bias;
-    for (int r = 0; r < rows; ++r) {
-        out[r] += wscale[r] * xscale * (float)eln_dot_q8(w + (size_t)r * (size_t)(cols4 / 4), xq, cols4 / 4);
-    }
+    eln_dense_q8_rows(w, wscale, NULL, xq, xscale, rows, cols4, out, 1);
 }
 
 /* Fixed-point sigmoid synapses (LTC/LRC at precision int8; see firmware_bench/codegen/synapses.py). */
