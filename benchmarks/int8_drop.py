@@ -1,10 +1,12 @@
 """Task-metric drop of every int8 artifact, per model and bundled task (issue goals: <= 0.5 accuracy points
 or 5% relative MSE for CfC, LSTM, GRU; LTC within 2% relative MSE on sine and pendulum in an integer-only
-artifact: tflite-int8-a16). Trains small models (or reuses those already in --out), exports them, prints one
-table; the integer-only artifacts' sizes are printed beside it.
+artifact: tflite-int8-a16, and in the generated C at int8). Trains small models (or reuses those already in
+--out), exports them, prints one table; the integer-only artifacts' sizes are printed beside it. With --c the
+generated C (fp32 and int8, compiled for this host) is evaluated on the same test sequences as columns
+"c-fp32" and "c-int8".
 
     python benchmarks/int8_drop.py [--tasks japanesevowels,basicmotions,sine,pendulum] [--models cfc,lstm,gru,ltc,lrc]
-                                   [--epochs 10] [--formats onnx,tflite] [--out runs/int8-drop]
+                                   [--epochs 10] [--formats onnx,tflite] [--c] [--out runs/int8-drop]
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ def tflm_arena(path: Path) -> int | str:
         return f"not runnable: {err}"
 
 
+def c_metric_drops(export_dir: Path, manifest: dict) -> dict[str, float]:
+    """Test-metric drop vs PyTorch of the generated C at each precision, on the sequences the export verified."""
+    from edgelnn.export.verify import metric_drop, rollout, task_metric
+    from edgelnn.firmware_bench.host import CStepRunner
+    from edgelnn.targets.bench_tasks import eval_splits, load_manifest_task
+
+    task, _ = load_manifest_task(manifest)
+    _, splits = eval_splits(manifest, None)
+    drops = {}
+    for precision in ("fp32", "int8"):
+        runner = CStepRunner.from_export(export_dir, precision=precision)
+        got = rollout(runner, splits["test"], runner.state_size)
+        value = task_metric(task, splits["test"], got.outputs)
+        drops[f"c-{precision}"] = round(metric_drop(task.metric, manifest["reference_metrics"]["test"], value), 4)
+    return drops
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default="japanesevowels,basicmotions,sine,pendulum")
@@ -37,6 +56,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--formats", default="onnx,tflite", help="export formats (tflite alone is faster)")
     p.add_argument("--tflm", action="store_true", help="also measure the TFLite Micro arena of the integer artifacts")
+    p.add_argument("--c", action="store_true", help="also evaluate the generated C (fp32, int8) on this host")
     p.add_argument("--out", default="runs/int8-drop")
     args = p.parse_args()
     out = Path(args.out)
@@ -60,6 +80,8 @@ def main() -> None:
                     row[f"{a['name']} bytes"] = a["size_bytes"]
                     if args.tflm and a["format"] == "tflite":
                         row[f"{a['name']} arena"] = tflm_arena(result.out_dir / a["file"])
+            if args.c:
+                row.update(c_metric_drops(result.out_dir, m))
             rows.append(row)
             print(json.dumps(row), flush=True)
     (out / "int8_drop.json").write_text(json.dumps(rows, indent=2))

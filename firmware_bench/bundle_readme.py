@@ -6,8 +6,8 @@ from typing import Any
 
 TOLERANCE_SOURCE = {
     "fp32": "the export's fp32 verification tolerance",
-    "int8": "int8: twice the worst relative error of the export's verified int8 artifacts, at least 2 %; 5 % "
-            "when it has none",
+    "int8": "int8: twice the worst relative error of the export's verified int8-dynamic artifacts (the same "
+            "scheme as this C), else of all its int8 artifacts, at least 2 %; 5 % when it has none",
 }
 
 

@@ -122,5 +122,12 @@ def test_golden_tolerance_per_precision(golden_export):
     assert golden_tolerance(with_int8, "int8")[1] == pytest.approx(2 * 0.03 / 0.5)
     int8["parity"]["max_abs_error"] = 1e-4
     assert golden_tolerance(with_int8, "int8")[1] == INT8_MIN_RTOL
+    # A full-integer artifact's larger error does not loosen the bound while an int8-dynamic one exists ...
+    full = {"precision": "int8-full", "parity": {"max_abs_error": 0.2, "reference_max_abs": 0.5}}
+    with_both = {**manifest, "artifacts": [*manifest["artifacts"], int8, full]}
+    assert golden_tolerance(with_both, "int8")[1] == INT8_MIN_RTOL
+    # ... and sets it when it is the only int8 artifact.
+    only_full = {**manifest, "artifacts": [*manifest["artifacts"], full]}
+    assert golden_tolerance(only_full, "int8")[1] == pytest.approx(2 * 0.2 / 0.5)
     with pytest.raises(UnsupportedModelError, match="int4"):
         golden_tolerance(manifest, "int4")
