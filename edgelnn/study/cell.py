@@ -169,7 +169,7 @@ def measure_m4f(export_path: Path, task: Any) -> dict[str, Any]:
         note = None
         try:
             src = generate(export_path, precision="int8")
-        except EdgelnnError as exc:  # e.g. int8 C is not generated for LTC/LRC
+        except EdgelnnError as exc:  # a model option the int8 generator does not write
             note = f"int8 C not generated ({exc}); fp32 C measured"
             src = generate(export_path, precision="fp32")
         split = task.splits["test"]
