@@ -28,6 +28,10 @@ def c_float(value: float) -> str:
     return text + "f"
 
 
+# The C integer types const_ints writes, and the numpy type that gives their range and size.
+C_INT_TYPES = {"int8_t": np.int8, "int16_t": np.int16, "uint16_t": np.uint16, "int32_t": np.int32}
+
+
 class CBuilder:
     """Collects the weight arrays, helper functions and step-body lines of one generated model."""
 
@@ -41,54 +45,42 @@ class CBuilder:
         self.weight_count = 0
         self.int_bytes = 0  # bytes of integer arrays (fixed-point weights and tables)
 
-    def const(self, label: str, values: np.ndarray) -> str:
-        """Add ``static const float <name>_<label>[n]`` (row-major) and return its identifier."""
+    def _array(self, label: str, ctype: str, texts: list[str], per_line: int = VALUES_PER_LINE) -> str:
+        """Add ``static const <ctype> <name>_<label>[n]`` with the given element texts; its identifier."""
         ident = f"{self.name}_{label}"
         if ident in self._names:
             raise ValueError(f"duplicate weight array {ident}")
         self._names.add(ident)
-        flat = np.asarray(values, dtype=np.float32).ravel()
-        self.weight_count += flat.size
-        rows = [", ".join(c_float(v) for v in flat[i : i + VALUES_PER_LINE])
-                for i in range(0, flat.size, VALUES_PER_LINE)]
+        rows = [", ".join(texts[i : i + per_line]) for i in range(0, len(texts), per_line)]
         inner = ",\n    ".join(rows)
-        self.arrays.append(f"static const float {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
+        self.arrays.append(f"static const {ctype} {ident}[{max(len(texts), 1)}] = {{\n    {inner}\n}};")
+        return ident
+
+    def const(self, label: str, values: np.ndarray) -> str:
+        """Add ``static const float <name>_<label>[n]`` (row-major) and return its identifier."""
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        ident = self._array(label, "float", [c_float(v) for v in flat])
+        self.weight_count += flat.size
         return ident
 
     def const_words(self, label: str, words: np.ndarray) -> str:
         """Add ``static const uint32_t <name>_<label>[n]`` (packed int8 weights) and return its identifier."""
-        ident = f"{self.name}_{label}"
-        if ident in self._names:
-            raise ValueError(f"duplicate weight array {ident}")
-        self._names.add(ident)
         flat = np.asarray(words, dtype=np.uint32).ravel()
+        ident = self._array(label, "uint32_t", [f"0x{int(v):08x}u" for v in flat])
         self.int_bytes += 4 * flat.size
-        rows = [", ".join(f"0x{int(v):08x}u" for v in flat[i : i + VALUES_PER_LINE])
-                for i in range(0, flat.size, VALUES_PER_LINE)]
-        inner = ",\n    ".join(rows)
-        self.arrays.append(f"static const uint32_t {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
         return ident
 
     def const_ints(self, label: str, values: np.ndarray, ctype: str) -> str:
         """Add ``static const <ctype> <name>_<label>[n]`` (int8_t, int16_t, uint16_t or int32_t, row-major)
         and return its identifier; values must fit the type."""
-        bounds = {"int8_t": (-128, 127), "int16_t": (-32768, 32767), "uint16_t": (0, 65535),
-                  "int32_t": (-2**31, 2**31 - 1)}
-        if ctype not in bounds:
+        if ctype not in C_INT_TYPES:
             raise ValueError(f"unsupported C integer type {ctype!r}")
-        ident = f"{self.name}_{label}"
-        if ident in self._names:
-            raise ValueError(f"duplicate weight array {ident}")
-        self._names.add(ident)
+        info = np.iinfo(C_INT_TYPES[ctype])
         flat = np.asarray(values).ravel().astype(np.int64)
-        lo, hi = bounds[ctype]
-        if flat.size and (flat.min() < lo or flat.max() > hi):
-            raise ValueError(f"{ident}: values outside {ctype}")
-        self.int_bytes += flat.size * {"int8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4}[ctype]
-        per_line = 16
-        rows = [", ".join(str(int(v)) for v in flat[i : i + per_line]) for i in range(0, flat.size, per_line)]
-        inner = ",\n    ".join(rows)
-        self.arrays.append(f"static const {ctype} {ident}[{max(flat.size, 1)}] = {{\n    {inner}\n}};")
+        if flat.size and (flat.min() < info.min or flat.max() > info.max):
+            raise ValueError(f"{self.name}_{label}: values outside {ctype}")
+        ident = self._array(label, ctype, [str(int(v)) for v in flat], per_line=16)
+        self.int_bytes += flat.size * info.bits // 8
         return ident
 
     def sigmoid_table(self) -> str:
