@@ -32,19 +32,17 @@ def _emit_block(spec: ModelSpec, c: CBuilder, block: int, inp: str, n_in: int, h
     # Each backbone layer's input lives in an inner scope that ends once the layer is computed, so the
     # compiler can reuse its stack for the heads (the stack is most of a microcontroller's RAM figure).
     layers = _backbone_layers(spec, block)
+    cat = [f"float cat[{n_in + hidden}];", f"eln_copy(cat, {inp}, {n_in});", f"eln_copy(cat + {n_in}, {h}, {hidden});"]
     feat = "cat"
     if not layers:
-        c.line(f"    float cat[{n_in + hidden}];")
-        c.line(f"    eln_copy(cat, {inp}, {n_in});")
-        c.line(f"    eln_copy(cat + {n_in}, {h}, {hidden});")
+        for text in cat:
+            c.line("    " + text)
     for i, (w, b) in enumerate(layers):
         units = w.shape[0]
         c.line(f"    float z{i}[{units}];")
         c.line("    {")
-        if i == 0:
-            c.line(f"        float cat[{n_in + hidden}];")
-            c.line(f"        eln_copy(cat, {inp}, {n_in});")
-            c.line(f"        eln_copy(cat + {n_in}, {h}, {hidden});")
+        for text in cat if i == 0 else []:
+            c.line("        " + text)
         c.line("        " + c.dense(f"b{block}_bb{i}", w, b, feat, f"z{i}"))
         c.line("    }")
         c.line(f"    for (int i = 0; i < {units}; ++i) z{i}[i] = {activation(act, f'z{i}[i]')};")

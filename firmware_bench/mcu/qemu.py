@@ -19,21 +19,25 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgelnn.errors import CompileError, EmulationFaultError, McuToolsMissingError
+from edgelnn.firmware_bench.golden_c import RESULT_BYTES, GoldenResult, golden_symbol
+
+from .cores import get_core
+from .toolchain import ERROR_LINES
 
 GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 GCC_FLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections", "-fdata-sections", "-nostartfiles",
              "--specs=nano.specs", "-Wl,--gc-sections")
-RESULT_WORDS = 8
+RESULT_WORDS = RESULT_BYTES // 4  # the golden result struct, printed as 32-bit words
 RUN_TIMEOUT_S = 300
-ERROR_LINES = 20
 _RESULT_LINE = re.compile(rf"^EDGELNN_GOLDEN((?: [0-9a-f]{{8}}){{{RESULT_WORDS}}})$", re.MULTILINE)
 
 
@@ -146,16 +150,12 @@ def qemu_tools() -> tuple[str, str] | None:
 
 
 def get_board(core) -> QemuBoard:
-    name = getattr(core, "name", core)
-    if name not in BOARDS:
-        raise ValueError(f"no QEMU board for core {name!r}; boards exist for {', '.join(BOARDS)}")
-    return BOARDS[name]
+    """The board of a core (a Core or its name; UnsupportedCoreError for an unknown one)."""
+    return BOARDS[get_core(core).name]
 
 
 def build_golden_elf(c_files: dict[str, str], name: str, core, out_dir: Path) -> Path:
     """Build the golden test of ``c_files`` (model + test_main.c) with arm-none-eabi-gcc for ``core``'s board."""
-    from edgelnn.firmware_bench.golden_c import golden_symbol
-
     tools = qemu_tools()
     if tools is None:
         raise McuToolsMissingError(f"{GCC} and {QEMU} are needed for the QEMU cross-check: {INSTALL_HINT}")
@@ -182,8 +182,6 @@ def run_golden_qemu(c_files: dict[str, str], name: str, core, *, timeout_s: floa
     McuToolsMissingError without the Debian tools; CompileError when GCC fails; EmulationFaultError when the
     program faults, prints no result, or runs past ``timeout_s``.
     """
-    from edgelnn.firmware_bench.golden_c import GoldenResult
-
     board = get_board(core)
     with tempfile.TemporaryDirectory(prefix="edgelnn-qemu-") as tmp:
         elf = build_golden_elf(c_files, name, core, Path(tmp))
@@ -198,5 +196,5 @@ def run_golden_qemu(c_files: dict[str, str], name: str, core, *, timeout_s: floa
     if found is None:
         head = " | ".join(output.strip().splitlines()[:ERROR_LINES]) or f"exit status {proc.returncode}"
         raise EmulationFaultError(f"the golden test of {name} on QEMU {board.machine} gave no result: {head}")
-    words = bytes.fromhex("".join(w[6:8] + w[4:6] + w[2:4] + w[0:2] for w in found.group(1).split()))
-    return GoldenResult.from_bytes(words)
+    words = [int(w, 16) for w in found.group(1).split()]
+    return GoldenResult.from_bytes(struct.pack(f"<{RESULT_WORDS}I", *words))
