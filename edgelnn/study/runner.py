@@ -2,6 +2,7 @@
 
 Resumable: a finished cell (``cells/<id>/cell.json`` with status ok) is never recomputed; a failed cell is
 recorded with its error and tried again on the next run; an interrupted cell resumes from its last epoch.
+A run with more models, tasks or seeds (same budgets and pipeline) extends the study its directory holds.
 ``jobs`` > 1 runs cells in that many local processes. ``shard=(i, n)`` runs every n-th cell from the i-th,
 so a batch system can spread the grid over machines; :func:`collect` merges their directories.
 """
@@ -9,6 +10,7 @@ so a batch system can spread the grid over machines; :func:`collect` merges thei
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -91,19 +93,43 @@ class StudyRun:
 Progress = Callable[[str], None]
 
 
-def _claim_spec(out_dir: Path, spec: StudySpec) -> None:
-    """Record the spec in OUT/study.json; refuse an OUT that holds another study's cells."""
+def _union(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(first) + tuple(x for x in second if x not in first)
+
+
+def extend_spec(recorded: StudySpec, spec: StudySpec) -> StudySpec:
+    """The study that ``recorded`` becomes when ``spec`` runs in its directory: the union of their models,
+    tasks and seeds. StudyError when they are not one study: another matching, pipeline or preset, or another
+    training budget for a task both hold (their cells would not be comparable)."""
+    differ = [name for name in ("match", "pipeline", "preset") if getattr(recorded, name) != getattr(spec, name)]
+    differ += [f"train[{task}]" for task in spec.tasks
+               if task in recorded.tasks and recorded.train_for(task) != spec.train_for(task)]
+    if differ:
+        raise StudyError(f"other settings ({', '.join(differ)})")
+    return dataclasses.replace(recorded, models=_union(recorded.models, spec.models),
+                               tasks=_union(recorded.tasks, spec.tasks), seeds=_union(recorded.seeds, spec.seeds),
+                               train={**{t: recorded.train_for(t) for t in recorded.tasks},
+                                      **{t: spec.train_for(t) for t in spec.tasks}})
+
+
+def _claim_spec(out_dir: Path, spec: StudySpec) -> StudySpec:
+    """Record the study in OUT/study.json and return it: ``spec``, or the study OUT already holds extended by
+    it (more models, tasks or seeds; see :func:`extend_spec`). StudyError for an OUT holding another study."""
     path = out_dir / SPEC_FILE
-    mine = json.loads(json.dumps(spec.to_dict()))
+    study = spec
     if path.is_file():
         try:
-            theirs = json.loads(path.read_text())
-        except ValueError:
-            theirs = None
-        if theirs is not None and theirs != mine:
-            raise StudyError(f"{out_dir} holds a study with other settings ({path}); choose another --out or "
-                             "rerun it with the same options")
-    write_json_atomic(path, mine)
+            recorded = StudySpec.from_dict(json.loads(path.read_text()))
+        except (ValueError, KeyError, TypeError):
+            recorded = None  # unreadable: this run's spec replaces it (cells are checked one by one)
+        if recorded is not None:
+            try:
+                study = extend_spec(recorded, spec)
+            except StudyError as exc:
+                raise StudyError(f"{out_dir} holds a study with {exc} ({path}); choose another --out or rerun "
+                                 "it with the same options") from None
+    write_json_atomic(path, json.loads(json.dumps(study.to_dict())))
+    return study
 
 
 def _finished(cell: Cell, out_dir: Path) -> dict[str, Any] | None:
@@ -148,7 +174,7 @@ def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[
     todo = shard_cells(grid, *shard) if shard else grid
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _claim_spec(out, spec)
+    study = _claim_spec(out, spec)
     run = StudyRun(out, {}, None)
     pending = []
     for cell in todo:
@@ -186,7 +212,8 @@ def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     run.wall_s = time.perf_counter() - started
-    run.results, run.report_path = _finish(out, spec.to_dict(), _records(out, grid), report, run.wall_s)
+    # results and report cover the whole study held in OUT (a run of some of its cells does not shrink it)
+    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells()), report, run.wall_s)
     return run
 
 
@@ -223,7 +250,7 @@ def collect(shard_dirs: list[str | Path], out_dir: str | Path, report: bool = Tr
         raise StudyError("the directories to collect hold studies with different settings")
     spec = StudySpec.from_dict(specs[0])
     out.mkdir(parents=True, exist_ok=True)
-    _claim_spec(out, spec)
+    study = _claim_spec(out, spec)
     run = StudyRun(out, {}, None)
     for folder in map(Path, shard_dirs):
         for source in sorted((folder / "cells").glob(f"*/{CELL_FILE}")):
@@ -241,8 +268,7 @@ def collect(shard_dirs: list[str | Path], out_dir: str | Path, report: bool = Tr
             os.replace(staging, target)
             shutil.rmtree(staging.parent)
             run.reused.append(target.name)
-    grid = spec.cells()
-    run.results, run.report_path = _finish(out, spec.to_dict(), _records(out, grid), report, None)
+    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells()), report, None)
     return run
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -10,6 +11,7 @@ import pytest
 from edgelnn.study import cell as cell_module
 from edgelnn.study import runner
 from edgelnn.study.errors import StudyError
+from edgelnn.study.grid import Match
 from edgelnn.study.results import read_results, without_timings
 
 from .helpers import tiny_spec
@@ -97,8 +99,28 @@ def test_collect_refuses_different_studies(tiny_study, tmp_path):
 def test_out_dir_of_another_study_is_refused(tiny_study, tmp_path):
     out = tmp_path / "study"
     shutil.copytree(tiny_study[0], out)
-    with pytest.raises(StudyError, match="other settings"):
-        runner.run_study(tiny_spec(seeds=(0, 1)), out)
+    before = (out / "study.json").read_text()
+    other_budget = dataclasses.replace(tiny_spec(), train={"sine": dataclasses.replace(
+        tiny_spec().train["sine"], epochs=2)})
+    with pytest.raises(StudyError, match=r"other settings \(train\[sine\]\)"):
+        runner.run_study(other_budget, out)
+    with pytest.raises(StudyError, match=r"other settings \(match\)"):
+        runner.run_study(dataclasses.replace(tiny_spec(), match=Match("hidden", 7)), out)
+    assert (out / "study.json").read_text() == before
+
+
+def test_a_rerun_with_more_seeds_extends_the_study(tiny_study, counter, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    run = runner.run_study(tiny_spec(models=("gru",), seeds=(1,)), out)
+    assert counter.ran == ["gru-sine-s1"]  # only the new cell
+    recorded = json.loads((out / "study.json").read_text())
+    assert recorded["models"] == ["cfc", "gru"] and recorded["seeds"] == [0, 1]
+    ids = ["cfc-sine-s0", "gru-sine-s0", "gru-sine-s1"]
+    assert sorted(c["cell_id"] for c in run.results["cells"]) == ids  # results cover the whole study
+    rerun = runner.run_study(tiny_spec(), out)  # the original grid: nothing to run, the study stays whole
+    assert counter.ran == ["gru-sine-s1"] and sorted(c["cell_id"] for c in rerun.results["cells"]) == ids
+    assert json.loads((out / "study.json").read_text()) == recorded
 
 
 def test_jobs_run_cells_in_processes_with_the_same_results(tiny_study, tmp_path):
