@@ -167,9 +167,8 @@ def make_bundle(export_dir: str | Path, out_dir: str | Path, precision: str = "f
     ArtifactLoadError (no checkpoint or no golden vectors), UnsupportedModelError (a model option or precision the generator cannot write), CompilerNotFoundError,
     CompileError, GoldenTestError; the errors of the emulator when a measurement faults.
     """
-    from edgelnn.export.golden import read_golden
-    from edgelnn.firmware_bench.codegen import PRECISIONS, generate
-    from edgelnn.firmware_bench.golden_c import TEST_FILE, golden_test_c, golden_tolerance
+    from edgelnn.firmware_bench.codegen import PRECISIONS
+    from edgelnn.firmware_bench.golden_c import golden_sources
 
     export_dir, out_dir = Path(export_dir), Path(out_dir)
     if precision not in BUNDLE_PRECISIONS:
@@ -179,19 +178,13 @@ def make_bundle(export_dir: str | Path, out_dir: str | Path, precision: str = "f
                                     f"writes {', '.join(PRECISIONS)}); bundle the fp32 model")
     manifest = _read_manifest(export_dir)
     _check_out_dir(out_dir, export_dir, force)
-    if "golden" not in manifest:
-        raise ArtifactLoadError(f"{export_dir} has no golden vectors (no 'golden' entry in manifest.json); "
-                                "re-export it with this edgelnn version")
-    golden = read_golden(export_dir, manifest["golden"])
-    src = generate(export_dir, precision, name)  # checks the checkpoint (presence, sha256) and the model options
-    atol, rtol = golden_tolerance(manifest, precision)
-    test = golden_test_c(src.name, golden, atol, rtol, input_size=src.input_size, state_size=src.state_size,
-                         output_size=src.output_size)
+    sources = golden_sources(export_dir, precision, name)
+    src, golden, atol, rtol = sources.source, sources.golden, sources.atol, sources.rtol
     real_dt = golden.dt[golden.mask.astype(bool)]
     values = {"name": src.name, "NAME": src.name.upper(), "input_size": src.input_size,
               "output_size": src.output_size, "state_bytes": 4 * src.state_size,
               "period": f"{float(np.median(real_dt)):.6g}"}
-    files = {**src.files, TEST_FILE: test,
+    files = {**sources.files,
              "CMakeLists.txt": _render("CMakeLists.txt.in", values),
              "edgelnn_model.mk": _render("edgelnn_model.mk.in", values),
              "control_loop_example.c": _render("control_loop_example.c.in", values)}

@@ -218,6 +218,42 @@ int main(void)
 """
 
 
+@dataclass(frozen=True)
+class GoldenSources:
+    """An export's model as C plus its golden test, as a firmware bundle ships them."""
+
+    source: Any  # the generator's CSource (model C files, sizes, step symbol)
+    golden: GoldenVectors
+    atol: float
+    rtol: float
+    files: dict[str, str]  # the model's C files and TEST_FILE
+
+
+def golden_sources(export_dir: str | Path, precision: str = "fp32", name: str | None = None,
+                   golden: GoldenVectors | None = None) -> GoldenSources:
+    """Generate the export's C at ``precision`` and the golden test replaying its golden vectors (``golden``
+    overrides them, e.g. to check that a wrong expected value fails) with :func:`golden_tolerance`.
+
+    Raises ArtifactLoadError when the export has no golden vectors, and the generator's errors.
+    """
+    from edgelnn.artifact import read_manifest
+    from edgelnn.errors import ArtifactLoadError
+    from edgelnn.export.golden import read_golden
+    from edgelnn.firmware_bench.codegen import generate
+
+    manifest = read_manifest(export_dir)
+    if golden is None:
+        if "golden" not in manifest:
+            raise ArtifactLoadError(f"{export_dir} has no golden vectors (no 'golden' entry in manifest.json); "
+                                    "re-export it with this edgelnn version")
+        golden = read_golden(export_dir, manifest["golden"])
+    src = generate(export_dir, precision, name)  # checks the checkpoint (presence, sha256) and the model options
+    atol, rtol = golden_tolerance(manifest, precision)
+    test = golden_test_c(src.name, golden, atol, rtol, input_size=src.input_size, state_size=src.state_size,
+                         output_size=src.output_size)
+    return GoldenSources(src, golden, atol, rtol, {**src.files, TEST_FILE: test})
+
+
 def golden_symbol(name: str) -> str:
     """The freestanding entry of the golden test, ``<name>_golden_run``."""
     return f"{name}_golden_run"

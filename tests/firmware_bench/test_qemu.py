@@ -5,7 +5,6 @@ with the zig + unicorn path. Runs where Debian's arm-none-eabi-gcc, newlib and q
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from firmware_exports import export_tiny_model
 
 from edgelnn.errors import EmulationFaultError, McuToolsMissingError
 from edgelnn.firmware_bench.bundle import mcu_available
-from edgelnn.firmware_bench.golden_c import TEST_FILE, golden_test_c, golden_tolerance, run_golden_emulated
+from edgelnn.firmware_bench.golden_c import golden_sources, run_golden_emulated
 from edgelnn.firmware_bench.mcu import qemu
 
 pytestmark = pytest.mark.skipif(qemu.qemu_tools() is None or not mcu_available(),
@@ -35,20 +34,15 @@ def golden_files(export_dir: Path, precision: str, shift_first_output: float = 0
     """(model name, the model's C and its golden test) as the bundle writes them; ``shift_first_output``
     corrupts the expected first output of the first real step."""
     from edgelnn.export.golden import read_golden
-    from edgelnn.firmware_bench.codegen import generate
 
-    manifest = json.loads((export_dir / "manifest.json").read_text())
-    src = generate(export_dir, precision)
     golden = read_golden(export_dir)
     if shift_first_output:
         y = golden.y.copy()
         n, k = np.argwhere(golden.mask)[0]
         y[n, k, 0] += shift_first_output
         golden = dataclasses.replace(golden, y=y)
-    atol, rtol = golden_tolerance(manifest, precision)
-    test = golden_test_c(src.name, golden, atol, rtol, input_size=src.input_size,
-                         state_size=src.state_size, output_size=src.output_size)
-    return src.name, {**src.files, TEST_FILE: test}
+    sources = golden_sources(export_dir, precision, golden=golden)
+    return sources.source.name, sources.files
 
 
 @pytest.mark.parametrize(("kind", "precision", "core"), CASES)
