@@ -47,11 +47,12 @@ def peak_rss_bytes() -> int:
 
 
 def percentiles_us(samples_ns: list[int] | np.ndarray) -> dict[str, float]:
-    """p50/p90/p99/mean/min of per-call times, in microseconds, and the number of samples."""
+    """p50/p90/p99/mean/min/max of per-call times, in microseconds, and the number of samples (the one place
+    the project turns timings into percentiles: bench rows, control loops)."""
     us = np.asarray(samples_ns, np.float64) / 1e3
     p50, p90, p99 = np.percentile(us, [50, 90, 99])
     return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(us.mean()),
-            "min": float(us.min()), "n": int(us.size)}
+            "min": float(us.min()), "max": float(us.max()), "n": int(us.size)}
 
 
 def interleaved_latency(calls: dict[str, StepFn], steps: int, warmup: int, block: int = 50

@@ -17,6 +17,7 @@ import numpy as np
 from edgelnn.control.conditions import Condition
 from edgelnn.control.episode import Episode, ExpertActor, episode_ticks, run_episode
 from edgelnn.errors import PolicyShapeError
+from edgelnn.targets.bench_measure import percentiles_us
 
 
 class RuntimePolicy:
@@ -133,9 +134,9 @@ def evaluate_condition(actor: Any, plant_name: str, condition: Condition, episod
     r_zero = float(np.mean([e.ret for e in zero_eps]))
     scale = r_expert - r_zero if abs(r_expert - r_zero) > 1e-9 else 1e-9
     normalized = [(e.ret - r_zero) / scale for e in eps]
-    lat = np.concatenate([e.latencies_ns for e in eps]) / 1e3 if eps else np.zeros(0)
-    latency = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-                "max": float(lat.max()), "mean": float(lat.mean())} if lat.size else {})
+    lat_ns = np.concatenate([e.latencies_ns for e in eps]) if eps else np.zeros(0, np.int64)
+    lat = lat_ns / 1e3
+    latency = percentiles_us(lat_ns) if lat.size else {}
     worst = int(np.argmin(normalized))
     return ConditionResult(
         condition=condition.name, description=condition.description, group=condition.group, episodes=episodes,

@@ -57,6 +57,7 @@ def test_closed_loop_report_is_valid_json_with_plots(policy, tmp_path):
     rows = doc["policies"][0]["conditions"]
     assert [r["condition"] for r in rows] == ["nominal", "physics-mass-x1.5", "drop"]
     assert all(r["calls"] > 0 and r["latency_us"]["p99"] > 0 for r in rows)
+    assert all(r["latency_us"]["n"] == r["calls"] and r["latency_us"]["max"] >= r["latency_us"]["p99"] for r in rows)
     assert rows[2]["calls"] < rows[0]["calls"]  # dropped observations never reach the policy
     assert doc["policies"][0]["precision"].startswith("int8")
     for name in ("returns.png", "trajectories.png"):
