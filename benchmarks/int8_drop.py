@@ -3,7 +3,7 @@ or 5% relative MSE for CfC, LSTM, GRU; LTC within 2% relative MSE on sine and pe
 artifact: tflite-int8-a16, and in the generated C at int8). Trains small models (or reuses those already in
 --out), exports them, prints one table; the integer-only artifacts' sizes are printed beside it. With --c the
 generated C (fp32 and int8, compiled for this host) is evaluated on the same test sequences as columns
-"c-fp32" and "c-int8".
+"c-fp32" and "c-int8-dynamic" (the c backend's names).
 
     python benchmarks/int8_drop.py [--tasks japanesevowels,basicmotions,sine,pendulum] [--models cfc,lstm,gru,ltc,lrc]
                                    [--epochs 10] [--formats onnx,tflite] [--c] [--out runs/int8-drop]
@@ -34,19 +34,10 @@ def tflm_arena(path: Path) -> int | str:
 
 def c_metric_drops(export_dir: Path, manifest: dict) -> dict[str, float]:
     """Test-metric drop vs PyTorch of the generated C at each precision, on the sequences the export verified."""
-    from edgelnn.export.verify import metric_drop, rollout, task_metric
-    from edgelnn.firmware_bench.host import CStepRunner
-    from edgelnn.targets.bench_tasks import eval_splits, load_manifest_task
+    from edgelnn.firmware_bench.evaluate import c_test_metric
 
-    task, _ = load_manifest_task(manifest)
-    _, splits = eval_splits(manifest, None)
-    drops = {}
-    for precision in ("fp32", "int8"):
-        runner = CStepRunner.from_export(export_dir, precision=precision)
-        got = rollout(runner, splits["test"], runner.state_size)
-        value = task_metric(task, splits["test"], got.outputs)
-        drops[f"c-{precision}"] = round(metric_drop(task.metric, manifest["reference_metrics"]["test"], value), 4)
-    return drops
+    return {name: round(c_test_metric(export_dir, precision, manifest).drop, 4)
+            for name, precision in (("c-fp32", "fp32"), ("c-int8-dynamic", "int8"))}
 
 
 def main() -> None:

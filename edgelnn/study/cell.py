@@ -3,7 +3,8 @@
 Each cell is an ordinary run directory and export directory under ``OUT/cells/<model>-<task>-s<seed>/``
 (``run/``, ``export/``), so every tool of the project opens them. ``cell.json`` is written last (atomically):
 its presence marks the cell finished. An interrupted cell resumes: training from its last finished epoch
-(run dir), an export that finished is reused (export dirs appear whole or not at all).
+(run dir), an export that finished is reused (export dirs appear whole or not at all), and so is a bench
+document measured with the same settings. The int8 figure is the int8 generated C, evaluated on this host.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from edgelnn.tasks.metrics import metric_spec
 from edgelnn.utils.atomic import write_json_atomic
 
 CELL_FILE = "cell.json"
-# Which int8 artifact stands for "int8" in the study: the full-integer one a microcontroller runs, else the
-# best static one, else dynamic range.
-INT8_PREFERENCE = ("tflite-int8-full", "onnx-int8-static", "tflite-int8-dynamic", "onnx-int8-dynamic")
+# Which int8 model stands for "int8" in the study: the generated int8 C (what the Cortex-M4F figures measure,
+# for every model kind), else the full-integer flatbuffer TFLite Micro runs, else the best static artifact,
+# else dynamic range.
+C_INT8 = "c-int8-dynamic"  # the c backend's name for it (int8 weights, inputs quantized per call)
+INT8_PREFERENCE = (C_INT8, "tflite-int8-full", "onnx-int8-static", "tflite-int8-dynamic", "onnx-int8-dynamic")
 DEVICE_CORE, DEVICE_PROFILE = "cortex-m4f", "stm32f4"
 DEVICE_STEPS = 3  # emulated steps per cell: instructions are exact per step and barely vary between steps
 DEVICE_OFF = "the preset does not measure Cortex-M4F figures (mcu_measure off)"
@@ -120,13 +123,38 @@ def _export(cell: Cell, pipeline: PipelineSettings, run_path: Path, export_path:
 
 def _bench(pipeline: PipelineSettings, export_path: Path, target: str, backends: Any,
            precision: str) -> dict[str, Any]:
+    """Bench the export on ``target``; a bench document this cell already wrote with the same settings is
+    reused (a cell rerun after its record was removed, or resumed, does not measure twice)."""
     from edgelnn.targets.bench import BenchSettings, bench
 
     settings = BenchSettings(steps=pipeline.bench_steps, warmup=pipeline.bench_warmup, batches=(1,),
                              eval_sequences=pipeline.bench_eval_sequences, timeout_s=pipeline.bench_timeout_s)
+    previous = reusable_bench(export_path, target, list(backends), precision, settings)
+    if previous is not None:
+        return previous
     result = bench(export_path, target=target, backends=backends, precision=precision, settings=settings)
     result.write()
     return result.doc
+
+
+def reusable_bench(export_path: Path, target: str, backends: list[str], precision: str,
+                   settings: Any) -> dict[str, Any] | None:
+    """The export's ``bench-<target>.json`` when it is valid, newer than the export's manifest and was measured
+    with these backends, precision and settings; else None."""
+    from edgelnn.targets.bench_report import validate_bench
+
+    path, manifest = export_path / f"bench-{target}.json", export_path / "manifest.json"
+    try:
+        if path.stat().st_mtime_ns < manifest.stat().st_mtime_ns:
+            return None
+        doc = json.loads(path.read_text())
+        validate_bench(doc)
+    except (OSError, ValueError):  # missing, unreadable or off-schema: measured again, never trusted
+        return None
+    want = {"backends": backends, "precision": precision, "steps": settings.steps, "warmup": settings.warmup,
+            "batches": list(settings.batches), "eval_sequences": settings.eval_sequences,
+            "timeout_s": settings.timeout_s}
+    return doc if {k: doc["settings"].get(k) for k in want} == want else None
 
 
 def _measure(cell: Cell, pipeline: PipelineSettings, folder: Path, timings: dict[str, float]) -> dict[str, Any]:
@@ -148,9 +176,12 @@ def _measure(cell: Cell, pipeline: PipelineSettings, folder: Path, timings: dict
     t0 = time.perf_counter()
     m4f = measure_m4f(export_path, task) if pipeline.mcu_measure else {"reason": DEVICE_OFF}
     timings["mcu_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    c_int8 = evaluate_c_int8(export_path, manifest)
+    timings["c_eval_s"] = round(time.perf_counter() - t0, 3)
     record = summarise(json.loads((run_path / "metrics.json").read_text()),
                        json.loads((run_path / "history.json").read_text()), manifest, cpu, mcu,
-                       trivial_metrics(task))
+                       trivial_metrics(task), c_int8)
     record["device"].update(m4f)
     return record
 
@@ -183,9 +214,23 @@ def measure_m4f(export_path: Path, task: Any) -> dict[str, Any]:
             "flash_bytes": int(rep.flash_bytes), "ram_bytes": int(rep.ram_bytes), "reason": note}
 
 
+def evaluate_c_int8(export_path: Path, manifest: dict[str, Any]) -> float | str:
+    """The int8 generated C's test metric (host build, the manifest's test sequences), or why there is none."""
+    from edgelnn.errors import EdgelnnError
+
+    try:
+        from edgelnn.firmware_bench.evaluate import c_test_metric
+
+        return c_test_metric(export_path, "int8", manifest).metric
+    except (EdgelnnError, ImportError, OSError) as exc:
+        return f"int8 C not evaluated: {type(exc).__name__}: {exc}"
+
+
 def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: dict[str, Any],
-              cpu: dict[str, Any], mcu: dict[str, Any] | None, trivial: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents."""
+              cpu: dict[str, Any], mcu: dict[str, Any] | None, trivial: dict[str, dict[str, float]],
+              c_int8: float | str | None = None) -> dict[str, Any]:
+    """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents;
+    ``c_int8`` is the int8 generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
     metric, splits = metrics["metric"], metrics["splits"]
     per_split = {}
     for name, value in splits.items():
@@ -214,7 +259,7 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
         "ood": ood,
         "ood_degradation_mean": sum(degradations) / len(degradations) if degradations else None,
         "did_not_train": not test["beats_trivial"],
-        "int8": _int8(manifest, trivial["test"]),
+        "int8": int8_figure(manifest, trivial["test"], c_int8),
         "latency": _latency(cpu),
         "device": _device(mcu),
     }
@@ -224,19 +269,25 @@ def _ratio(num: float, den: float) -> float | None:
     return None if den <= 1e-12 else num / den
 
 
-def _int8(manifest: dict[str, Any], trivial_test: dict[str, float]) -> dict[str, Any]:
+def int8_figure(manifest: dict[str, Any], trivial_test: dict[str, float],
+                c_int8: float | str | None) -> dict[str, Any]:
+    """The cell's int8 block: every int8 model's test-metric drop and the study's figure (INT8_PREFERENCE)."""
     metric = manifest["task"]["metric"]
     reference = manifest["reference_metrics"]["test"]
-    by_name = {a["name"]: a for a in manifest["artifacts"] if a["precision"].startswith("int8")}
-    drops = {name: a["metric_drop"].get("test") for name, a in by_name.items()}
-    chosen = next((name for name in INT8_PREFERENCE if name in by_name), None)
+    values = {a["name"]: a["metrics"]["test"] for a in manifest["artifacts"] if a["precision"].startswith("int8")}
+    drops = {a["name"]: a["metric_drop"].get("test") for a in manifest["artifacts"] if a["name"] in values}
+    c_reason = c_int8 if isinstance(c_int8, str) else ("not evaluated" if c_int8 is None else None)
+    if c_reason is None:
+        values[C_INT8] = c_int8
+        drops[C_INT8] = metric_spec(metric).drop(reference, c_int8)
+    chosen = next((name for name in INT8_PREFERENCE if name in values), None)
     if chosen is None:
         return {"artifact": None, "metric": None, "drop": None, "normalised_error_increase": None,
-                "drops": drops, "reason": "the export made no int8 artifact"}
-    value = by_name[chosen]["metrics"]["test"]
+                "drops": drops, "reason": "the export made no int8 artifact and no int8 C", "c_reason": c_reason}
+    value = values[chosen]
     increase = normalised_error(metric, value, trivial_test) - normalised_error(metric, reference, trivial_test)
     return {"artifact": chosen, "metric": value, "drop": drops[chosen], "normalised_error_increase": increase,
-            "drops": drops, "reason": None}
+            "drops": drops, "reason": None, "c_reason": c_reason}
 
 
 def _latency(cpu: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,11 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
+def cell_id(model: str, task: str, seed: int) -> str:
+    """The name of a cell (its directory under OUT/cells)."""
+    return f"{model}-{task}-s{seed}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One (model, task, seed) of the grid with everything needed to run it."""
@@ -80,7 +85,7 @@ class Cell:
 
     @property
     def cell_id(self) -> str:
-        return f"{self.model}-{self.task}-s{self.seed}"
+        return cell_id(self.model, self.task, self.seed)
 
     @property
     def kind(self) -> str:

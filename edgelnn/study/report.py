@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgelnn.study.grid import cell_id
 from edgelnn.study.paper import PAPER_NUMBERS, SETUP_DIFFERENCES
 from edgelnn.study.plots import make_plots
 from edgelnn.utils.atomic import atomic_write
@@ -116,8 +117,9 @@ DEFINITIONS = (
     "perfect. *Degradation* of an OOD split = its normalised error / the test split's (> 1: worse out of "
     "distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
     "the trivial baseline on test is reported as **did not train** with its seed and left out of the means. "
-    "int8 drop: test-metric drop of the full-integer artifact where exported, else static int8 (accuracy "
-    "points as a fraction; relative MSE increase). M4F: the export as generated C on the emulated Cortex-M4F "
+    "int8 drop: test-metric drop of the int8 generated C (the code the M4F figures measure, run on this host; "
+    "else the full-integer artifact, see results.json) from the PyTorch model (accuracy points as a fraction; "
+    "relative MSE increase). M4F: the export as generated C on the emulated Cortex-M4F "
     "(stm32f4 profile; int8 C where the generator writes it, else fp32, see results.json): instructions per step "
     "(exact count, mean of the first steps of a test sequence), flash (text + rodata + data) and RAM (data + bss + "
     "stack high-water mark + state + I/O buffers). – means not measured (results.json says why).")
@@ -131,6 +133,18 @@ def _reproduction_note(study: dict[str, Any]) -> list[str]:
     note = (f"These verdicts rest on tasks trained with this study's budget, not a reproduction of a published "
             f"setup: {', '.join(missing)} (defaults can hide a model's ability; see the settings per task).")
     return [note, ""]
+
+
+def _not_run(doc: dict[str, Any]) -> list[str]:
+    """Name the cells of the study's grid that have no record yet (a partial or sharded run)."""
+    study = doc["study"]
+    have = {c["cell_id"] for c in doc["cells"]}
+    missing = [cell_id(m, t, s) for t in study["tasks"] for m in study["models"] for s in study["seeds"]
+               if cell_id(m, t, s) not in have]
+    if not missing:
+        return []
+    return [(f"**{len(missing)} of the study's {len(missing) + len(have)} cells have not run yet** (they are not "
+             f"in any table or verdict): {', '.join(missing)}."), ""]
 
 
 def render_report(doc: dict[str, Any], plots: dict[str, dict[str, Any]]) -> str:
@@ -148,7 +162,7 @@ def render_report(doc: dict[str, Any], plots: dict[str, dict[str, Any]]) -> str:
         f"seeds {', '.join(map(str, study['seeds']))}; {match_text}. {len(cells)} cells: {ok} finished "
         f"({dnt} did not beat the trivial baseline), {len(cells) - ok} failed."
         + (f" Wall time of the last run: {wall:.0f} s." if wall else ""), "",
-        DEFINITIONS, "",
+        *_not_run(doc), DEFINITIONS, "",
         "## Verdicts", "", *[f"- {line}" for line in verdict_lines(doc)], "", *_reproduction_note(study),
         "## Results per task", "",
     ]

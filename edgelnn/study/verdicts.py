@@ -155,7 +155,7 @@ def compute_verdicts(doc: dict[str, Any]) -> list[dict[str, Any]]:
         _ram_verdict(doc),
         decide("int8-robustness", "Liquid networks lose less to int8 quantization than RNNs",
                "best LNN vs best RNN per task, paired over seeds: RNN minus LNN increase of the test normalised "
-               "error from fp32 to the int8 artifact (full-integer where exported)",
+               "error from fp32 to int8 (the int8 generated C where evaluated, else the full-integer artifact)",
                _pairs(doc, lambda c: c["int8"]["normalised_error_increase"], lambda lnn, rnn: rnn - lnn)),
     ]
     return verdicts

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgelnn.cli import main
+from edgelnn.study.cell import int8_figure
 from edgelnn.study.errors import StudyResultsError
 from edgelnn.study.report import verdict_lines
 from edgelnn.study.results import read_results, results_schema, validate_results, without_timings
@@ -25,7 +26,13 @@ def test_results_of_a_real_study_match_the_schema(tiny_study):
     cell = doc["cells"][0]
     assert set(cell["ood"]) == {"ood-noise", "ood-frequency", "ood-drop", "ood-timing"}
     assert cell["latency"]["backend"] == "onnxruntime" and cell["latency"]["step_p50_us"] > 0
-    assert cell["int8"]["artifact"] == "onnx-int8-static"
+    from edgelnn.firmware_bench.evaluate import c_test_metric
+
+    for cell in doc["cells"]:  # the study's int8 figure: the int8 generated C, beside every int8 artifact's drop
+        int8 = cell["int8"]
+        assert int8["artifact"] == "c-int8-dynamic" and int8["c_reason"] is None
+        assert set(int8["drops"]) == {"c-int8-dynamic", "onnx-int8-dynamic", "onnx-int8-static"}
+        assert int8["metric"] == c_test_metric(out / cell["export_dir"], "int8").metric
     from edgelnn.firmware_bench.bundle import mcu_available
 
     for cell in doc["cells"]:  # cfc and gru: int8 C on the emulated Cortex-M4F, or null with the reason
@@ -103,3 +110,20 @@ def test_a_corrupted_results_json_is_one_clear_error(tmp_path, content):
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not (tmp_path / "report.md").exists()
+
+
+def test_int8_figure_falls_back_to_the_full_integer_artifact_without_the_c():
+    manifest = {"task": {"metric": "accuracy"}, "reference_metrics": {"test": 0.9},
+                "artifacts": [{"name": "onnx-fp32", "precision": "fp32", "metrics": {"test": 0.9}, "metric_drop": {}},
+                              {"name": "onnx-int8-static", "precision": "int8-static", "metrics": {"test": 0.85},
+                               "metric_drop": {"test": 0.05}},
+                              {"name": "tflite-int8-full", "precision": "int8-full", "metrics": {"test": 0.8},
+                               "metric_drop": {"test": 0.1}}]}
+    trivial = {"majority": 0.5}
+    with_c = int8_figure(manifest, trivial, 0.88)
+    assert with_c["artifact"] == "c-int8-dynamic" and with_c["metric"] == 0.88
+    assert with_c["drop"] == pytest.approx(0.02) and with_c["c_reason"] is None
+    assert with_c["normalised_error_increase"] == pytest.approx((0.12 - 0.1) / 0.5)
+    without = int8_figure(manifest, trivial, "int8 C not evaluated: CompilerNotFoundError: no compiler")
+    assert without["artifact"] == "tflite-int8-full" and without["drop"] == 0.1
+    assert without["c_reason"].startswith("int8 C not evaluated") and "c-int8-dynamic" not in without["drops"]

@@ -38,6 +38,29 @@ def test_rerun_skips_finished_cells(tiny_study, counter, tmp_path):
     assert without_timings(read_results(out)) == without_timings(tiny_study[1].results)
 
 
+def test_a_cell_run_again_reuses_its_bench_documents(tiny_study, counter, monkeypatch, tmp_path):
+    import edgelnn.targets.bench as bench_module
+
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    folder = out / "cells" / "gru-sine-s0"
+    bench_file = folder / "export" / "bench-cpu.json"
+    before = bench_file.stat().st_mtime_ns
+    benched = []
+    original = bench_module.bench
+    monkeypatch.setattr(bench_module, "bench", lambda *a, **k: benched.append(a[0]) or original(*a, **k))
+    (folder / "cell.json").unlink()
+    runner.run_study(tiny_spec(), out)
+    assert counter.ran == ["gru-sine-s0"] and benched == [] and bench_file.stat().st_mtime_ns == before
+    assert without_timings(read_results(out)) == without_timings(tiny_study[1].results)
+    doc = json.loads(bench_file.read_text())  # measured with other settings: measured again
+    doc["settings"]["steps"] += 1
+    bench_file.write_text(json.dumps(doc))
+    (folder / "cell.json").unlink()
+    runner.run_study(tiny_spec(), out)
+    assert benched == [folder / "export"] and json.loads(bench_file.read_text())["settings"]["steps"] == 20
+
+
 def test_interrupt_loses_at_most_the_running_cell(counter, tmp_path):
     out = tmp_path / "study"
     spec = tiny_spec(models=("gru",), seeds=(0, 1))  # gru-sine-s0, gru-sine-s1
@@ -78,8 +101,11 @@ def test_shards_collected_equal_one_unsharded_run(tiny_study, tmp_path):
     for i, folder in enumerate(shards):
         run = runner.run_study(tiny_spec(), folder, shard=(i, 2))
         assert len(run.executed) == 1
+        (other,) = {"cfc-sine-s0", "gru-sine-s0"} - set(run.executed)  # a shard's report names what it lacks
+        assert f"1 of the study's 2 cells have not run yet** (they are not in any table or verdict): {other}." \
+            in (folder / "report.md").read_text()
     merged = runner.collect(shards, tmp_path / "merged")
-    assert (tmp_path / "merged" / "report.md").is_file()
+    assert "have not run yet" not in (tmp_path / "merged" / "report.md").read_text()
     assert without_timings(merged.results) == without_timings(tiny_study[1].results)
     assert without_timings(read_results(tmp_path / "merged")) == without_timings(tiny_study[1].results)
 
