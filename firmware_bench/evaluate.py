@@ -34,17 +34,17 @@ def c_test_metric(export_dir: str | Path, precision: str, manifest: dict[str, An
     """
     from edgelnn.errors import DataMismatchError
     from edgelnn.export import read_manifest
-    from edgelnn.export.verify import metric_drop, rollout, task_metric
+    from edgelnn.export.verify import metric_drop, rollout
     from edgelnn.firmware_bench.host import CStepRunner
-    from edgelnn.targets.bench_tasks import eval_splits, load_manifest_task
+    from edgelnn.targets.bench_tasks import eval_splits
+    from edgelnn.tasks import compute_metric
 
     manifest = read_manifest(export_dir) if manifest is None else manifest
     doc, splits = eval_splits(manifest, None)
     if "test" not in splits:
         raise DataMismatchError(doc["error"] or f"the export's task {doc['name']!r} has no test split here")
-    task, _ = load_manifest_task(manifest)
-    split = splits["test"]
+    metric, split = manifest["task"]["metric"], splits["test"]  # eval_splits loaded the task once
     runner = CStepRunner.from_export(export_dir, precision=precision)
-    value = task_metric(task, split, rollout(runner, split, runner.state_size).outputs)
+    value = float(compute_metric(metric, rollout(runner, split, runner.state_size).outputs, split.y, split.mask))
     reference = manifest["reference_metrics"]["test"]
-    return CMetric(precision, value, metric_drop(task.metric, reference, value), len(split))
+    return CMetric(precision, value, metric_drop(metric, reference, value), len(split))
