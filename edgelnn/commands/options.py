@@ -10,6 +10,8 @@ import click
 
 # The model kinds, spelt out so that `--help` need not import torch (a test checks they match the registry).
 MODEL_NAMES = ("cfc", "ltc", "lrc", "lstm", "gru")
+# The training optimizers, likewise (a test checks they match edgelnn.training.optimizers.OPTIMIZERS).
+OPTIMIZER_NAMES = ("adam", "rmsprop")
 
 
 def explicit(ctx: click.Context, name: str) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edgelnn.commands.options import MODEL_NAMES, check_out_dir, explicit, parse_key_values
+from edgelnn.commands.options import MODEL_NAMES, OPTIMIZER_NAMES, check_out_dir, explicit, parse_key_values
 from edgelnn.errors import OptionConflictError
 from edgelnn.utils.table import format_table
 
@@ -23,6 +23,9 @@ from edgelnn.utils.table import format_table
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-3, show_default=True)
+@click.option("--lr-decay", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True,
+              help="Multiply the lr by this after every epoch (epoch e trains at lr * lr_decay**e).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default="adam", show_default=True)
 @click.option("--patience", type=click.IntRange(min=0), default=5, show_default=True,
               help="Early stopping: epochs without validation improvement (0 = off).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -41,8 +44,8 @@ from edgelnn.utils.table import format_table
                    "(config.json); only --epochs and --patience may change.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, patience, seed, ode_unfolds,
-          model_option, task_option, init_from, out_dir, resume, device, quiet) -> None:
+def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, lr_decay, optimizer, patience, seed,
+          ode_unfolds, model_option, task_option, init_from, out_dir, resume, device, quiet) -> None:
     """Train MODEL on TASK; writes best/last checkpoints, config.json, history.json and metrics.json."""
     from edgelnn.tasks.npz import load_npz_task
     from edgelnn.tasks.options import check_options
@@ -64,7 +67,8 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, pati
         check_options(Path(data_path).name, load_npz_task, task_options)
     cfg = TrainConfig(model=model_kind, task=task if data_path is None else Path(data_path).stem,
                       hidden_size=hidden_size, model_options=model_options, epochs=epochs, batch_size=batch_size,
-                      lr=lr, patience=patience, seed=seed, task_options=task_options,
+                      lr=lr, lr_decay=lr_decay, optimizer=optimizer, patience=patience, seed=seed,
+                      task_options=task_options,
                       data_path=data_path)
     if resume and out_dir is not None:
         cfg = _resumed_config(ctx, out_dir, cfg)
@@ -83,7 +87,8 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, pati
 _RESUME_MAY_CHANGE = ("epochs", "patience")
 # CLI parameter -> TrainConfig field, for the settings checked on --resume.
 _RESUME_CHECKED = {"model_kind": "model", "task": "task", "data_path": "data_path", "hidden_size": "hidden_size",
-                   "batch_size": "batch_size", "lr": "lr", "seed": "seed", "model_option": "model_options",
+                   "batch_size": "batch_size", "lr": "lr", "lr_decay": "lr_decay",
+                   "optimizer": "optimizer", "seed": "seed", "model_option": "model_options",
                    "ode_unfolds": "model_options", "task_option": "task_options"}
 
 

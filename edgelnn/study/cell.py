@@ -106,7 +106,8 @@ def _train(cell: Cell, run_path: Path) -> None:
         shutil.rmtree(run_path)  # interrupted before its first epoch ended: nothing to keep
     cfg = TrainConfig(model=cell.kind, task=cell.task, hidden_size=cell.hidden_size,
                       model_options=cell.model_options, epochs=cell.train.epochs, batch_size=cell.train.batch_size,
-                      lr=cell.train.lr, patience=cell.train.patience, seed=cell.seed,
+                      lr=cell.train.lr, lr_decay=cell.train.lr_decay, optimizer=cell.train.optimizer,
+                      grad_clip=cell.train.grad_clip, patience=cell.train.patience, seed=cell.seed,
                       task_options=dict(cell.train.task_options))
     train(cfg, run_path, resume=resume, progress=False)
 

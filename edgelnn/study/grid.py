@@ -61,6 +61,9 @@ class TrainSettings:
     batch_size: int = 32
     lr: float = 5e-3
     patience: int = 5
+    optimizer: str = "adam"
+    lr_decay: float = 1.0  # per epoch
+    grad_clip: float = 1.0
     task_options: dict[str, Any] = field(default_factory=dict)
     reproduces: str | None = None  # the published setup this reproduces, or None: "not reproduced"
 

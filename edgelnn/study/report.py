@@ -65,8 +65,11 @@ def _task_section(doc: dict[str, Any], task: str) -> list[str]:
                      _pm(agg, "train_seconds_per_epoch"), _pm(agg, "epochs_to_best"), _pm(agg, "m4f_instructions"),
                      _pm(agg, "m4f_flash_bytes"), _pm(agg, "m4f_ram_bytes"), _pm(agg, "tflm_ram_upper_bytes"), seeds])
     reproduced = train.get("reproduces")
-    setup = (f"{train.get('epochs')} epochs, batch {train.get('batch_size')}, lr {train.get('lr')}, "
-             f"patience {train.get('patience')}, task options {train.get('task_options') or 'default'}")
+    decay = train.get("lr_decay", 1.0)
+    setup = (f"{train.get('epochs')} epochs, batch {train.get('batch_size')}, {train.get('optimizer', 'adam')} at lr "
+             f"{train.get('lr')}" + (f" x{decay} per epoch" if decay != 1.0 else "")
+             + f", gradient norm clipped at {train.get('grad_clip', 1.0)}, patience {train.get('patience')}, "
+             f"task options {train.get('task_options') or 'default'}")
     lines = [f"### {task}", "", f"Training: {setup}. "
              + (f"Reproduces: {reproduced}." if reproduced else "**Not a reproduction of a published setup.**"), ""]
     return lines + _table(header, rows) + [""]

@@ -139,6 +139,8 @@ def _finished(cell: Cell, out_dir: Path) -> dict[str, Any] | None:
         return None
     mine = json.loads(json.dumps(cell.to_dict()))
     theirs = {k: record.get(k) for k in mine}
+    if isinstance(theirs["train"], dict):  # a record written before a setting existed holds its default
+        theirs["train"] = {**TrainSettings().to_dict(), **theirs["train"]}
     if theirs != mine:
         raise StudyError(f"cell {cell.cell_id} in {out_dir} was run with other settings; choose another --out")
     return record

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgelnn.training.optimizers import OPTIMIZERS
+
 
 @dataclass
 class TrainConfig:
@@ -18,6 +20,8 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     lr: float = 5e-3
+    lr_decay: float = 1.0  # the lr of epoch e is lr * lr_decay**e
+    optimizer: str = "adam"  # a name in edgelnn.training.optimizers.OPTIMIZERS
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     patience: int = 5
@@ -32,6 +36,10 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r} is not valid; it must be an integer >= 1")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} is not valid; it must be > 0")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay={self.lr_decay!r} is not valid; it must be in (0, 1]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not valid; valid optimizers: {', '.join(OPTIMIZERS)}")
         if self.patience < 0:
             raise ValueError(f"patience={self.patience!r} is not valid; it must be >= 0")
 

@@ -27,6 +27,7 @@ from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
 from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tensors
 from edgelnn.training.objectives import HIGHER_IS_BETTER, OBJECTIVES
+from edgelnn.training.optimizers import build_optimizer, epoch_lr, set_lr
 from edgelnn.training.rundir import RunDir
 from edgelnn.utils.atomic import atomic_write, write_json_atomic
 from edgelnn.utils.locking import exclusive_lock
@@ -147,7 +148,7 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
     objective = OBJECTIVES[task.kind]
     model = build_for_task(cfg, task, init_from).to(ctx.device)
     run_lock.enter_context(_claim_run_dir(run, resume, ctx))  # held until training ends
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
     start_epoch, best, best_epoch, stale, history = 0, None, -1, 0, []
     if resume:
         _, tensors, _ = read_checkpoint(run.last)
@@ -176,6 +177,8 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
     bar = tqdm(epochs, desc=f"{cfg.model}/{task.name}", disable=not (progress and ctx.is_main), unit="epoch")
     for epoch in bar:
         started = time.perf_counter()
+        lr = epoch_lr(cfg.lr, cfg.lr_decay, epoch)
+        set_lr(optimizer, lr)
         model.train()
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
         loss_total, count_total = 0.0, 0
@@ -196,7 +199,7 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
         val, val_loss = evaluate_split(model, task, "val", device=ctx.device)
         seconds = time.perf_counter() - started
         record = {"epoch": epoch, "train_loss": loss_total / max(count_total, 1), f"val_{task.metric}": val,
-                  "val_loss": val_loss, "seconds": seconds}
+                  "val_loss": val_loss, "seconds": seconds, "lr": lr}
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.4f}", **{task.metric: f"{val:.4f}"}, s=f"{seconds:.1f}")
         score = _score(task.metric, val, val_loss)

@@ -275,3 +275,10 @@ def test_model_names_in_the_cli_match_the_registry():
     from edgelnn.models.registry import MODELS
 
     assert list(MODEL_NAMES) == list(MODELS)
+
+
+def test_optimizer_names_in_the_cli_match_the_registry():
+    from edgelnn.commands.options import OPTIMIZER_NAMES
+    from edgelnn.training.optimizers import OPTIMIZERS
+
+    assert list(OPTIMIZER_NAMES) == list(OPTIMIZERS)

@@ -135,6 +135,23 @@ def test_out_dir_of_another_study_is_refused(tiny_study, tmp_path):
     assert (out / "study.json").read_text() == before
 
 
+def test_cells_recorded_before_the_optimizer_settings_existed_are_still_finished(tiny_study, counter, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    for path in [*(out / "cells").glob("*/cell.json"), out / "study.json"]:  # as an older edgelnn wrote them
+        doc = json.loads(path.read_text())
+        for train in [doc["train"]] if "cell_id" in doc else doc["train"].values():
+            for key in ("optimizer", "lr_decay", "grad_clip"):
+                del train[key]
+        path.write_text(json.dumps(doc))
+    runner.run_study(tiny_spec(), out)
+    assert counter.ran == []  # absent settings are the defaults these cells were trained with
+    other = tiny_spec()
+    other.train["sine"] = dataclasses.replace(other.train["sine"], optimizer="rmsprop")
+    with pytest.raises(StudyError, match=r"other settings \(train\[sine\]\)"):
+        runner.run_study(other, out)
+
+
 def test_a_rerun_with_more_seeds_extends_the_study(tiny_study, counter, tmp_path):
     out = tmp_path / "study"
     shutil.copytree(tiny_study[0], out)

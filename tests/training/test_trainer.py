@@ -66,15 +66,19 @@ def test_same_seed_reproduces_metrics(tmp_path):
     assert a.metrics != c.metrics
 
 
-def test_resume_continues_exactly(tmp_path):
-    straight = train(tiny(epochs=4), tmp_path / "straight", progress=False)
-    train(tiny(epochs=2), tmp_path / "resumed", progress=False)
-    resumed = train(tiny(epochs=4), tmp_path / "resumed", resume=True, progress=False)
+@pytest.mark.parametrize("optimizer,lr_decay", [("adam", 1.0), ("rmsprop", 0.5)])
+def test_resume_continues_exactly(tmp_path, optimizer, lr_decay):
+    settings = {"optimizer": optimizer, "lr_decay": lr_decay}
+    straight = train(tiny(epochs=4, **settings), tmp_path / "straight", progress=False)
+    train(tiny(epochs=2, **settings), tmp_path / "resumed", progress=False)
+    resumed = train(tiny(epochs=4, **settings), tmp_path / "resumed", resume=True, progress=False)
     assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3]
+    # the schedule is a function of the epoch: the resumed epochs continue it
+    assert [h["lr"] for h in resumed.history] == [1e-2 * lr_decay**e for e in range(4)]
     a = load_file(tmp_path / "straight" / "last.safetensors")
     b = load_file(tmp_path / "resumed" / "last.safetensors")
-    # exact by construction: the same ops in the same order on the same machine, from the restored weights, Adam
-    # state and RNG; any difference means the resume lost or changed some state
+    # exact by construction: the same ops in the same order on the same machine, from the restored weights,
+    # optimizer state and RNG; any difference means the resume lost or changed some state
     assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
     assert straight.metrics == resumed.metrics
 
@@ -103,6 +107,31 @@ def test_existing_run_is_not_overwritten(tmp_path):
     train(tiny(epochs=1), tmp_path / "run", progress=False)
     with pytest.raises(FileExistsError, match="already holds a run"):
         train(tiny(epochs=1), tmp_path / "run", progress=False)
+
+
+def test_optimizer_and_lr_decay_reach_the_trainer(tmp_path):
+    def weights(name, **kw):
+        train(tiny(**kw), tmp_path / name, progress=False)
+        return load_file(tmp_path / name / "last.safetensors")
+
+    def moved(a, b):
+        return max(float((a[key] - b[key]).abs().max()) for key in a)
+
+    one = weights("one", epochs=1)
+    two = weights("two", epochs=2)
+    assert moved(weights("rmsprop", epochs=1, optimizer="rmsprop"), one) > 1e-4  # another optimizer, other weights
+    # Adam moves a weight by about lr per step: the second epoch at lr 1e-2 moves them by far more than 1e-4,
+    # at lr 1e-2 * 1e-6 (3 steps) by at most a few 1e-8
+    assert moved(two, one) > 1e-4
+    assert moved(weights("decayed", epochs=2, lr_decay=1e-6), one) < 1e-6
+
+
+@pytest.mark.parametrize("settings,match", [({"optimizer": "sgd"}, "optimizer='sgd' is not valid"),
+                                            ({"lr_decay": 0.0}, "lr_decay=0.0 is not valid"),
+                                            ({"lr_decay": 1.5}, "lr_decay=1.5 is not valid")])
+def test_bad_optimizer_settings_are_refused(settings, match):
+    with pytest.raises(ValueError, match=match):
+        tiny(**settings)
 
 
 def test_bad_settings_write_nothing(tmp_path):
