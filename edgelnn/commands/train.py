@@ -41,11 +41,14 @@ from edgelnn.utils.table import format_table
               help="Run directory (default: runs/<model>-<task>-s<seed>-<time>).")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last finished epoch, with the run's own settings "
-                   "(config.json); only --epochs and --patience may change.")
+                   "(config.json); only --epochs, --patience and --compile may change.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--compile", "compile_step", is_flag=True,
+              help="LTC/LRC: torch.compile the training step (about 3x faster per step; the first batch spends "
+                   "~20-60 s compiling; needs a C++ compiler). Other models train as without it.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, lr_decay, optimizer, patience, seed,
-          ode_unfolds, model_option, task_option, init_from, out_dir, resume, device, quiet) -> None:
+          ode_unfolds, model_option, task_option, init_from, out_dir, resume, device, compile_step, quiet) -> None:
     """Train MODEL on TASK; writes best/last checkpoints, config.json, history.json and metrics.json."""
     from edgelnn.tasks.npz import load_npz_task
     from edgelnn.tasks.options import check_options
@@ -68,8 +71,7 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, lr_d
     cfg = TrainConfig(model=model_kind, task=task if data_path is None else Path(data_path).stem,
                       hidden_size=hidden_size, model_options=model_options, epochs=epochs, batch_size=batch_size,
                       lr=lr, lr_decay=lr_decay, optimizer=optimizer, patience=patience, seed=seed,
-                      task_options=task_options,
-                      data_path=data_path)
+                      task_options=task_options, data_path=data_path, compile_step=compile_step)
     if resume and out_dir is not None:
         cfg = _resumed_config(ctx, out_dir, cfg)
     if out_dir is None:
@@ -83,8 +85,9 @@ def train(model_kind, task, data_path, hidden_size, epochs, batch_size, lr, lr_d
     click.echo(format_table([{"split": k, "metric": v} for k, v in result.metrics.items()]))
 
 
-# What may change when a run is resumed (train longer, stop earlier); everything else must be the run's.
-_RESUME_MAY_CHANGE = ("epochs", "patience")
+# What may change when a run is resumed (train longer, stop earlier, compile or not: the same math); everything
+# else must be the run's.
+_RESUME_MAY_CHANGE = ("epochs", "patience", "compile_step")
 # CLI parameter -> TrainConfig field, for the settings checked on --resume.
 _RESUME_CHECKED = {"model_kind": "model", "task": "task", "data_path": "data_path", "hidden_size": "hidden_size",
                    "batch_size": "batch_size", "lr": "lr", "lr_decay": "lr_decay",

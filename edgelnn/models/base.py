@@ -9,6 +9,7 @@ where the cell ignores it, so every exported artifact shares one signature.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -93,15 +94,24 @@ class StepModel(nn.Module):
         # select's backward writes a zero-filled [B,T,...] tensor, T times per sequence (O(T^2) memory
         # traffic, ~40% of a CfC training step at T=32); unbind's backward is one stack.
         per_step = inputs.unbind(1)
-        dts = timespans.unbind(1)
-        outputs = []
-        for t in range(steps):
-            y, new_state = step(per_step[t], state, dts[t].unsqueeze(1))
-            if mask is not None:
-                new_state = torch.where(mask[:, t : t + 1], new_state, state)
-            state = new_state
-            outputs.append(y)
+        dts = [dt.unsqueeze(1) for dt in timespans.unbind(1)]
+        masks = None if mask is None else [m.unsqueeze(1) for m in mask.unbind(1)]
+        chunked = self.compiled_steps if torch.is_grad_enabled() else None
+        if chunked is None:
+            outputs, state = roll_steps(step, per_step, dts, masks, state)
+        else:  # training with a compiled roll (edgelnn.training.compiled): fixed-length chunks of steps
+            roll, length = chunked
+            if not state.requires_grad:  # one compiled graph for every chunk, not another for the first one
+                state = state.detach().requires_grad_(True)
+            outputs = []
+            for start in range(0, steps, length):
+                part = slice(start, start + length)
+                ys, state = roll(step, per_step[part], dts[part], None if masks is None else masks[part], state)
+                outputs.extend(ys)
         return torch.stack(outputs, dim=1), state
+
+    # (compiled roll, steps per call) while training through edgelnn.training.compiled; None: eager
+    compiled_steps: tuple[Callable, int] | None = None
 
     def sequence_plan(self, x: torch.Tensor):
         """(per-step inputs [B,T,...], step function) used by :meth:`run`.
@@ -113,3 +123,18 @@ class StepModel(nn.Module):
 
     def apply_weight_constraints(self) -> None:
         """Project parameters back onto their feasible set after an optimizer step (no-op by default)."""
+
+
+def roll_steps(step: Callable, inputs: Sequence[torch.Tensor], dts: Sequence[torch.Tensor],
+               masks: Sequence[torch.Tensor] | None, state: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Apply ``step`` over aligned per-step inputs, dts [B,1] and masks [B,1]; where a mask is False the state
+    is held. Returns (the outputs of every step, the final state). The loop of :meth:`StepModel.run`."""
+    outputs = []
+    for i in range(len(inputs)):
+        y, new_state = step(inputs[i], state, dts[i])
+        if masks is not None:
+            new_state = torch.where(masks[i], new_state, state)
+        state = new_state
+        outputs.append(y)
+    return outputs, state
+

@@ -24,6 +24,7 @@ class TrainConfig:
     optimizer: str = "adam"  # a name in edgelnn.training.optimizers.OPTIMIZERS
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    compile_step: bool = False  # torch.compile the LTC/LRC training step (edgelnn.training.compiled); same math
     patience: int = 5
     seed: int = 0
     task_options: dict[str, Any] = field(default_factory=dict)

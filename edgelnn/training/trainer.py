@@ -23,6 +23,7 @@ from edgelnn.models.base import StepModel
 from edgelnn.models.checkpoint import load_state_strict, read_checkpoint, save_checkpoint
 from edgelnn.models.registry import build_model, make_config
 from edgelnn.tasks import Task, load_task_for  # load_task_for re-exported for older callers
+from edgelnn.training.compiled import compile_training_steps
 from edgelnn.training.config import TrainConfig
 from edgelnn.training.distributed import DistContext, setup_distributed, teardown_distributed
 from edgelnn.training.evaluate import evaluate_model, evaluate_split, split_tensors
@@ -147,6 +148,8 @@ def _train(cfg: TrainConfig, run: RunDir, resume: bool, progress: bool, init_fro
     task = load_task_for(cfg)  # bad task or model settings fail here, before anything is written
     objective = OBJECTIVES[task.kind]
     model = build_for_task(cfg, task, init_from).to(ctx.device)
+    if cfg.compile_step:
+        compile_training_steps(model)
     run_lock.enter_context(_claim_run_dir(run, resume, ctx))  # held until training ends
     optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
     start_epoch, best, best_epoch, stale, history = 0, None, -1, 0, []
