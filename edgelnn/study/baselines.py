@@ -1,6 +1,9 @@
 """Trivial predictors per split, and each split's metric normalised by them.
 
-Classification: the majority class of the training labels. Regression: the training mean of the targets
+Classification: the majority class of the training labels, and the best constant class on that split (its
+largest class share: no model that always answers one class can beat it, so a constant predictor is never
+counted as trained, even on a balanced split where it happens to hit the class the training majority
+missed). Regression: the training mean of the targets
 (per output) and persistence (predict the last observation: the target at step t is the input at step t,
 for tasks whose inputs and targets share one space, i.e. next-state and forecast tasks). A split's
 *normalised error* is the model's error over the best trivial predictor's error on that same split
@@ -21,13 +24,15 @@ EPS = 1e-12
 
 
 def trivial_metrics(task: Any) -> dict[str, dict[str, float]]:
-    """Per split: the task metric of each trivial predictor, fitted on the training split only."""
+    """Per split: the task metric of each trivial predictor (fitted on the training split, except the best
+    constant class, which is the bound every constant predictor stays under on that split)."""
     train = task.splits["train"]
     out: dict[str, dict[str, float]] = {}
-    if task.kind == "classification":  # majority class; regression: training mean and persistence
+    if task.kind == "classification":  # majority class, best constant; regression: training mean and persistence
         majority = int(np.bincount(train.y, minlength=task.output_size).argmax())
         for name, split in task.splits.items():
-            out[name] = {"majority": float((split.y == majority).mean())}
+            shares = np.bincount(split.y, minlength=task.output_size) / max(len(split.y), 1)
+            out[name] = {"majority": float(shares[majority]), "best_constant": float(shares.max())}
         return out
     mean = train.y[train.mask].astype(np.float64).mean(axis=0)  # [O]
     persistence = task.input_size == task.output_size

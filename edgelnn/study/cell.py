@@ -30,6 +30,9 @@ C_INT8 = "c-int8-dynamic"  # the c backend's name for it (int8 weights, inputs q
 INT8_PREFERENCE = (C_INT8, "tflite-int8-full", "onnx-int8-static", "tflite-int8-dynamic", "onnx-int8-dynamic")
 DEVICE_CORE, DEVICE_PROFILE = "cortex-m4f", "stm32f4"
 DEVICE_STEPS = 3  # emulated steps per cell: instructions are exact per step and barely vary between steps
+# The trivial predictors a record's normalised errors rest on: 1 = the training majority class (classification),
+# 2 = also the best constant class on each split. Older records are recomputed (refresh_baselines), not rerun.
+BASELINES_VERSION = 2
 DEVICE_OFF = "the preset does not measure Cortex-M4F figures (mcu_measure off)"
 
 
@@ -232,38 +235,76 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
               c_int8: float | str | None = None) -> dict[str, Any]:
     """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents;
     ``c_int8`` is the int8 generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
-    metric, splits = metrics["metric"], metrics["splits"]
+    metric = metrics["metric"]
+    seconds = [h["seconds"] for h in history]
+    state_size = next(int(s["shape"][-1]) for s in manifest["signature"]["inputs"] if s["name"] == "state")
+    record = {
+        "metric": metric, "parameters": int(metrics["parameters"]), "state_size": state_size,
+        "epochs_run": int(metrics["epochs_run"]), "best_epoch": int(metrics["best_epoch"]),
+        "epochs_to_best": int(metrics["best_epoch"]) + 1,
+        "train_seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
+        "splits": {name: {"metric": value} for name, value in metrics["splits"].items()},
+        "int8": int8_figure(manifest, trivial["test"], c_int8),
+        "latency": _latency(cpu),
+        "device": _device(mcu),
+    }
+    return apply_baselines(record, trivial)
+
+
+def apply_baselines(record: dict[str, Any], trivial: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """``record`` with every figure that rests on the trivial predictors (re)computed from its split metrics:
+    each split's trivial metrics, normalised error and beats_trivial, the ID and OOD figures, did_not_train,
+    and the int8 normalised-error increase. Also how an older record is brought up to :data:`BASELINES_VERSION`
+    without training anything again."""
+    metric = record["metric"]
+    error = metric_spec(metric).error
     per_split = {}
-    for name, value in splits.items():
+    for name, entry in record["splits"].items():
+        value = entry["metric"]
         per_split[name] = {"metric": value, "trivial": trivial[name], "trivial_best": best_trivial(metric, trivial[name]),
                            "normalised_error": normalised_error(metric, value, trivial[name]),
                            "beats_trivial": beats_trivial(metric, value, trivial[name])}
     test = per_split["test"]
     ood = {}
-    for name in (n for n in splits if n.startswith("ood-")):
+    for name in (n for n in per_split if n.startswith("ood-")):
         entry = per_split[name]
-        error = metric_spec(metric).error
-        raw_ratio = _ratio(error(entry["metric"]), error(test["metric"]))
         ood[name] = {"metric": entry["metric"], "normalised_error": entry["normalised_error"],
                      "degradation": _ratio(entry["normalised_error"], test["normalised_error"]),
-                     "raw_error_ratio": raw_ratio}
+                     "raw_error_ratio": _ratio(error(entry["metric"]), error(test["metric"]))}
     degradations = [v["degradation"] for v in ood.values() if v["degradation"] is not None]
-    seconds = [h["seconds"] for h in history]
-    state_size = next(int(s["shape"][-1]) for s in manifest["signature"]["inputs"] if s["name"] == "state")
-    return {
-        "metric": metric, "parameters": int(metrics["parameters"]), "state_size": state_size,
-        "epochs_run": int(metrics["epochs_run"]), "best_epoch": int(metrics["best_epoch"]),
-        "epochs_to_best": int(metrics["best_epoch"]) + 1,
-        "train_seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
-        "splits": per_split,
-        "id": {"metric": test["metric"], "normalised_error": test["normalised_error"]},
-        "ood": ood,
-        "ood_degradation_mean": sum(degradations) / len(degradations) if degradations else None,
-        "did_not_train": not test["beats_trivial"],
-        "int8": int8_figure(manifest, trivial["test"], c_int8),
-        "latency": _latency(cpu),
-        "device": _device(mcu),
-    }
+    int8 = dict(record["int8"])
+    if int8.get("metric") is not None:
+        # a record written before the int8 block kept its reference (the manifest's test metric): undo the drop
+        reference = int8.setdefault("reference", metric_spec(metric).reference(int8["metric"], int8["drop"]))
+        int8["normalised_error_increase"] = (normalised_error(metric, int8["metric"], trivial["test"])
+                                             - normalised_error(metric, reference, trivial["test"]))
+    return {**record, "baselines": BASELINES_VERSION, "splits": per_split,
+            "id": {"metric": test["metric"], "normalised_error": test["normalised_error"]},
+            "ood": ood, "ood_degradation_mean": sum(degradations) / len(degradations) if degradations else None,
+            "did_not_train": not test["beats_trivial"], "int8": int8}
+
+
+def stale_baselines(record: dict[str, Any]) -> bool:
+    """Whether an ok record's trivial-predictor figures predate :data:`BASELINES_VERSION`."""
+    return record.get("status") == "ok" and record.get("baselines", 1) < BASELINES_VERSION
+
+
+def refresh_baselines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` with every stale one recomputed by :func:`apply_baselines` (its task loaded once per
+    task and options; the trivial predictors depend on the data only, not on the model or seed)."""
+    from edgelnn.tasks import load_task_for
+
+    cache: dict[str, dict[str, dict[str, float]]] = {}
+    out = []
+    for record in records:
+        if stale_baselines(record):
+            source = {"task": record["task"], "task_options": record["train"].get("task_options") or {}}
+            key = json.dumps(source, sort_keys=True)
+            if key not in cache:
+                cache[key] = trivial_metrics(load_task_for(source))
+            record = apply_baselines(record, cache[key])
+        out.append(record)
+    return out
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -287,8 +328,8 @@ def int8_figure(manifest: dict[str, Any], trivial_test: dict[str, float],
                 "drops": drops, "reason": "the export made no int8 artifact and no int8 C", "c_reason": c_reason}
     value = values[chosen]
     increase = normalised_error(metric, value, trivial_test) - normalised_error(metric, reference, trivial_test)
-    return {"artifact": chosen, "metric": value, "drop": drops[chosen], "normalised_error_increase": increase,
-            "drops": drops, "reason": None, "c_reason": c_reason}
+    return {"artifact": chosen, "metric": value, "reference": reference, "drop": drops[chosen],
+            "normalised_error_increase": increase, "drops": drops, "reason": None, "c_reason": c_reason}
 
 
 def _latency(cpu: dict[str, Any]) -> dict[str, Any]:

@@ -116,8 +116,8 @@ def _plots_section(plots: dict[str, dict[str, Any]]) -> list[str]:
 
 DEFINITIONS = (
     "Definitions: *normalised error* = model error / best trivial predictor's error on the same split (error = "
-    "1 - accuracy or MSE; trivial = majority class, or the training mean and persistence): 1 = trivial, 0 = "
-    "perfect. *Degradation* of an OOD split = its normalised error / the test split's (> 1: worse out of "
+    "1 - accuracy or MSE; trivial = the training majority class and the best constant class of that split, or "
+    "the training mean and persistence): 1 = trivial, 0 = perfect. *Degradation* of an OOD split = its normalised error / the test split's (> 1: worse out of "
     "distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
     "the trivial baseline on test is reported as **did not train** with its seed and left out of the means. "
     "int8 drop: test-metric drop of the int8 generated C (the code the M4F figures measure, run on this host; "

@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from edgelnn.errors import InUseError
-from edgelnn.study.cell import CELL_FILE, PipelineSettings, cell_dir, read_cell_record, run_cell
-from edgelnn.study.errors import StudyError
+from edgelnn.study.cell import (
+    CELL_FILE,
+    PipelineSettings,
+    cell_dir,
+    read_cell_record,
+    refresh_baselines,
+    run_cell,
+    stale_baselines,
+)
+from edgelnn.study.errors import StudyError, StudyResultsError
 from edgelnn.study.grid import Cell, Match, TrainSettings, build_grid, shard_cells
 from edgelnn.study.presets import PRESETS
-from edgelnn.study.results import build_results, read_results, write_results
+from edgelnn.study.results import RESULTS_FILE, build_results, read_results, write_results
 from edgelnn.utils.atomic import make_temp_dir, write_json_atomic
 from edgelnn.utils.locking import exclusive_lock
 
@@ -132,9 +140,29 @@ def _claim_spec(out_dir: Path, spec: StudySpec) -> StudySpec:
     return study
 
 
-def _finished(cell: Cell, out_dir: Path) -> dict[str, Any] | None:
+def _kept_results(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """The cell records OUT/results.json holds, by cell id: a study kept without its cell directories (the
+    committed docs/study, say) still knows its finished cells. {} when OUT has no results.json."""
+    if not (out_dir / RESULTS_FILE).is_file():
+        return {}
+    try:
+        doc = read_results(out_dir)
+    except StudyResultsError as exc:
+        raise StudyResultsError(f"{exc} (it lists the cells finished in {out_dir}: restore it, or remove it to "
+                                "keep only the cells whose directories are under cells/)") from None
+    return {cell["cell_id"]: cell for cell in doc["cells"]}
+
+
+def _record(cell_id: str, out_dir: Path, kept: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """A cell's record: its cell.json when the cell has a directory (none there: unfinished, it runs again),
+    else the one results.json kept."""
+    folder = cell_dir(out_dir, cell_id)
+    return read_cell_record(folder) if folder.is_dir() else kept.get(cell_id)
+
+
+def _finished(cell: Cell, out_dir: Path, kept: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The record of a finished ok cell with this cell's settings; StudyError if OUT holds it with others."""
-    record = read_cell_record(cell_dir(out_dir, cell.cell_id))
+    record = _record(cell.cell_id, out_dir, kept)
     if record is None or record.get("status") != "ok":
         return None
     mine = json.loads(json.dumps(cell.to_dict()))
@@ -177,10 +205,11 @@ def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     study = _claim_spec(out, spec)
+    kept = _kept_results(out)
     run = StudyRun(out, {}, None)
     pending = []
     for cell in todo:
-        if _finished(cell, out) is not None:
+        if _finished(cell, out, kept) is not None:
             run.reused.append(cell.cell_id)
         else:
             pending.append(cell)
@@ -215,13 +244,21 @@ def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[
                 raise
     run.wall_s = time.perf_counter() - started
     # results and report cover the whole study held in OUT (a run of some of its cells does not shrink it)
-    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells()), report, run.wall_s)
+    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells(), kept), report,
+                                           run.wall_s)
     return run
 
 
-def _records(out_dir: Path, cells: list[Cell]) -> list[dict[str, Any]]:
-    found = (read_cell_record(cell_dir(out_dir, c.cell_id)) for c in cells)
-    return [r for r in found if r is not None]
+def _records(out_dir: Path, cells: list[Cell], kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The finished cells' records (cell.json, else results.json's); one written under older trivial
+    predictors is recomputed (and its cell.json rewritten)."""
+    found = [r for r in (_record(c.cell_id, out_dir, kept) for c in cells) if r is not None]
+    records = refresh_baselines(found)
+    for old, new in zip(found, records):
+        path = cell_dir(out_dir, new["cell_id"]) / CELL_FILE
+        if new is not old and path.is_file():
+            write_json_atomic(path, new)
+    return records
 
 
 def _finish(out_dir: Path, study: dict[str, Any], records: list[dict[str, Any]], report: bool,
@@ -253,8 +290,10 @@ def collect(shard_dirs: list[str | Path], out_dir: str | Path, report: bool = Tr
     spec = StudySpec.from_dict(specs[0])
     out.mkdir(parents=True, exist_ok=True)
     study = _claim_spec(out, spec)
+    kept = _kept_results(out)
     run = StudyRun(out, {}, None)
     for folder in map(Path, shard_dirs):
+        _collect_kept(folder, out, kept, run)
         for source in sorted((folder / "cells").glob(f"*/{CELL_FILE}")):
             target = cell_dir(out, source.parent.name)
             if target.resolve() == source.parent.resolve() or read_cell_record(target) is not None:
@@ -270,15 +309,35 @@ def collect(shard_dirs: list[str | Path], out_dir: str | Path, report: bool = Tr
             os.replace(staging, target)
             shutil.rmtree(staging.parent)
             run.reused.append(target.name)
-    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells()), report, None)
+    run.results, run.report_path = _finish(out, study.to_dict(), _records(out, study.cells(), kept), report, None)
     return run
 
 
+def _collect_kept(folder: Path, out: Path, kept: dict[str, dict[str, Any]], run: StudyRun) -> None:
+    """Bring in the cells a directory holds in its results.json alone (no cell directory): each becomes a
+    cell directory of OUT holding only its record."""
+    if folder.resolve() == out.resolve():
+        return
+    for cell_id, record in _kept_results(folder).items():
+        if (folder / "cells" / cell_id).is_dir() or _record(cell_id, out, kept) is not None:
+            continue  # the directory's own cell (copied whole when finished), or OUT has it already
+        target = cell_dir(out, cell_id)
+        target.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(target / CELL_FILE, record)
+        run.reused.append(cell_id)
+
+
 def report_only(out_dir: str | Path) -> Path:
-    """Rebuild report.md and its plots from ``out_dir``/results.json (validated; nothing is run)."""
+    """Rebuild report.md and its plots from ``out_dir``/results.json (validated; nothing is trained). Cells
+    recorded under older trivial predictors are recomputed from their own metrics first, and results.json
+    with its aggregates and verdicts is rewritten to match."""
     from edgelnn.study.report import write_report
 
-    return write_report(read_results(out_dir), Path(out_dir))
+    doc = read_results(out_dir)
+    if any(stale_baselines(cell) for cell in doc["cells"]):
+        doc = build_results(doc["study"], refresh_baselines(doc["cells"]))
+        write_results(doc, out_dir)
+    return write_report(doc, Path(out_dir))
 
 
 def run_preset(name: str, out_dir: str | Path, jobs: int = 1, progress: bool = True) -> StudyRun:

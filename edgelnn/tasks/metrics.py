@@ -19,7 +19,7 @@ _ALIASES = {"classification": "accuracy", "accuracy": "accuracy", "regression": 
 class MetricSpec:
     """One task metric: ``drop(reference, value)`` says how much worse ``value`` is (> 0 worse), ``worst``
     picks the worst of several values (e.g. over OOD splits), ``error(value)`` is the value as an error
-    (0 = perfect, larger is worse: 1 - accuracy, or the MSE itself)."""
+    (0 = perfect, larger is worse: 1 - accuracy, or the MSE itself), ``reference(value, drop)`` undoes ``drop``."""
 
     name: str
     higher_is_better: bool
@@ -27,6 +27,7 @@ class MetricSpec:
     worst: Callable[[Iterable[float]], float]
     drop_unit: str
     error: Callable[[float], float]
+    reference: Callable[[float, float], float]  # reference(value, drop): the value drop() was taken from
 
     def best(self, values: Iterable[float]) -> float:
         """The best of several values (the one with the smallest error)."""
@@ -47,9 +48,10 @@ def _relative_increase(reference: float, value: float) -> float:
 
 METRICS: dict[str, MetricSpec] = {
     "accuracy": MetricSpec("accuracy", True, _points_lost, lambda values: float(min(values)),
-                           "accuracy points lost (fraction)", lambda value: 1.0 - float(value)),
+                           "accuracy points lost (fraction)", lambda value: 1.0 - float(value),
+                           lambda value, drop: float(value + drop)),
     "mse": MetricSpec("mse", False, _relative_increase, lambda values: float(max(values)),
-                      "relative MSE increase", float),
+                      "relative MSE increase", float, lambda value, drop: float(value / (1.0 + drop))),
 }
 
 

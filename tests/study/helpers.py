@@ -35,3 +35,20 @@ class CellCounter:
             return original(cell, pipeline, out_dir)
 
         mp.setattr(runner, "run_cell", counted)
+
+
+def assert_same_numbers(got, want, rel: float = 1e-9, where: str = "") -> None:
+    """``got == want`` for JSON-like values, with floats equal to ``rel`` (a value recomputed from a
+    stored one, e.g. a reference undone from its drop, may differ in the last bits)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), f"{where}: keys {sorted(got)} != {sorted(want)}"
+        for key in want:
+            assert_same_numbers(got[key], want[key], rel, f"{where}/{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same_numbers(g, w, rel, f"{where}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, bool):
+        assert got == pytest.approx(want, rel=rel, abs=1e-12), f"{where}: {got!r} != {want!r}"
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"

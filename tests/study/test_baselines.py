@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgelnn.study.baselines import beats_trivial, normalised_error, trivial_metrics
-from edgelnn.study.cell import summarise
+from edgelnn.study.cell import BASELINES_VERSION, apply_baselines, summarise
 from edgelnn.tasks import Split, Task
 
 
@@ -35,9 +35,10 @@ def _regression_task() -> Task:
     return Task("walk", "regression", "mse", 1, 1, splits, {"ood-physics": "moves less"}, "walk")
 
 
-def test_majority_class_from_the_training_labels_on_each_split():
+def test_majority_class_from_the_training_labels_and_the_best_constant_on_each_split():
     trivial = trivial_metrics(_classification_task())
-    assert trivial["test"] == {"majority": 0.5} and trivial["ood-noise"] == {"majority": 0.25}
+    assert trivial["test"] == {"majority": 0.5, "best_constant": 0.5}
+    assert trivial["ood-noise"] == {"majority": 0.25, "best_constant": 0.75}  # class 0, not the training majority
 
 
 def test_mean_and_persistence_on_each_split():
@@ -95,6 +96,43 @@ def test_a_cell_that_does_not_beat_the_majority_class_did_not_train(test_accurac
     assert record["latency"]["backend"] == "litert" and record["latency"]["step_p50_us"] == 7.0
     assert record["state_size"] == 4 and record["device"]["instructions_per_step"] is None
     assert record["device"]["reason"]  # null with a reason, never a made-up number
+
+
+def test_a_constant_predictor_never_counts_as_trained():
+    """A balanced binary test split where the training majority is the class that is *less* frequent there:
+    a model that always answers the other class beats the majority-class predictor, yet learned nothing."""
+    def split(labels):
+        n = len(labels)
+        return Split(x=np.ones((n, 3, 1), np.float32), t=np.ones((n, 3), np.float32),
+                     y=np.asarray(labels, np.int64), mask=np.ones((n, 3), bool))
+
+    splits = {"train": split([0, 0, 0, 1, 1]), "val": split([0, 1]), "test": split([1, 1, 1, 0, 0, 0, 0, 1, 1, 1]),
+              "ood-long": split([0, 1])}
+    trivial = trivial_metrics(Task("bits", "classification", "accuracy", 1, 2, splits, {"ood-long": "longer"}, "bits"))
+    constant_one = 0.6  # accuracy of "always 1" on test
+    assert trivial["test"] == {"majority": 0.4, "best_constant": constant_one}
+    metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 1,
+               "splits": {"val": 0.5, "test": constant_one, "ood-long": 0.5}}
+    record = summarise(metrics, [{"seconds": 1.0}], _manifest(constant_one, constant_one), _bench(), None, trivial)
+    assert record["did_not_train"] is True and record["id"]["normalised_error"] == pytest.approx(1.0)
+    metrics["splits"]["test"] = 0.7
+    assert summarise(metrics, [{"seconds": 1.0}], _manifest(0.7, 0.7), _bench(), None, trivial)["did_not_train"] is False
+
+
+def test_an_older_record_is_recomputed_exactly_as_a_new_one_is_summarised():
+    task = _classification_task()
+    trivial = trivial_metrics(task)
+    old_trivial = {name: {"majority": t["majority"]} for name, t in trivial.items()}  # baselines 1
+    metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 2,
+               "splits": {"val": 0.5, "test": 0.75, "ood-noise": 0.5}}
+    old = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, old_trivial)
+    del old["baselines"], old["int8"]["reference"]
+    assert old["splits"]["ood-noise"]["beats_trivial"] is True  # 0.5 > 0.25 majority: but 0.75 of it is class 0
+    new = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, trivial)
+    assert apply_baselines(old, trivial) == new and new["baselines"] == BASELINES_VERSION
+    assert new["splits"]["ood-noise"]["beats_trivial"] is False
+    assert new["ood"]["ood-noise"]["degradation"] == pytest.approx((0.5 / 0.25) / (0.25 / 0.5))
+    assert new["int8"]["normalised_error_increase"] == pytest.approx((0.5 - 0.25) / 0.5)
 
 
 def test_a_microcontroller_bench_gives_the_tflm_ram_bound():

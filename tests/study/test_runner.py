@@ -14,7 +14,7 @@ from edgelnn.study.errors import StudyError
 from edgelnn.study.grid import Match
 from edgelnn.study.results import read_results, without_timings
 
-from .helpers import tiny_spec
+from .helpers import assert_same_numbers, tiny_spec
 
 
 def test_tiny_study_writes_cells_results_and_report(tiny_study):
@@ -150,6 +150,75 @@ def test_cells_recorded_before_the_optimizer_settings_existed_are_still_finished
     other.train["sine"] = dataclasses.replace(other.train["sine"], optimizer="rmsprop")
     with pytest.raises(StudyError, match=r"other settings \(train\[sine\]\)"):
         runner.run_study(other, out)
+
+
+def _as_recorded_under_baselines_1(record: dict) -> dict:
+    """``record`` as an edgelnn before the best-constant baseline wrote it, with its derived figures wrong
+    (so a refresh that kept them would be caught)."""
+    record = json.loads(json.dumps(record))
+    del record["baselines"]
+    record["int8"].pop("reference", None)
+    record["did_not_train"] = not record["did_not_train"]
+    record["splits"]["test"]["normalised_error"] = 7.0
+    record["id"]["normalised_error"] = 7.0
+    return record
+
+
+def test_cells_recorded_under_older_baselines_are_recomputed_not_rerun(tiny_study, counter, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    path = out / "cells" / "gru-sine-s0" / "cell.json"
+    path.write_text(json.dumps(_as_recorded_under_baselines_1(json.loads(path.read_text()))))
+    run = runner.run_study(tiny_spec(), out)
+    assert counter.ran == []
+    assert_same_numbers(without_timings(run.results), without_timings(tiny_study[1].results))
+    assert json.loads(path.read_text())["baselines"] == cell_module.BASELINES_VERSION  # rewritten once
+
+
+def test_report_only_recomputes_cells_recorded_under_older_baselines(tiny_study, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    shutil.rmtree(out / "cells")  # only results.json: the figures come from each cell's own split metrics
+    doc = read_results(out)
+    doc["cells"] = [_as_recorded_under_baselines_1(c) for c in doc["cells"]]
+    (out / "results.json").write_text(json.dumps(doc))
+    runner.report_only(out)
+    assert_same_numbers(without_timings(read_results(out)), without_timings(tiny_study[1].results))
+
+
+def test_a_study_kept_as_results_json_alone_resumes_and_extends(tiny_study, counter, tmp_path):
+    """A committed study keeps results.json, not its cell directories: a rerun runs nothing, and a rerun with
+    another seed runs only the new cell, its results holding the kept cells too."""
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    shutil.rmtree(out / "cells")
+    assert without_timings(runner.run_study(tiny_spec(), out).results) == without_timings(tiny_study[1].results)
+    assert counter.ran == []
+    run = runner.run_study(tiny_spec(models=("gru",), seeds=(0, 1)), out)
+    assert counter.ran == ["gru-sine-s1"]
+    assert sorted(c["cell_id"] for c in run.results["cells"]) == ["cfc-sine-s0", "gru-sine-s0", "gru-sine-s1"]
+    (out / "cells" / "gru-sine-s1" / "cell.json").unlink()  # a cell directory without its record: unfinished
+    runner.run_study(tiny_spec(models=("gru",), seeds=(0, 1)), out)
+    assert counter.ran == ["gru-sine-s1", "gru-sine-s1"]
+
+
+def test_collect_brings_in_cells_kept_in_results_json(tiny_study, tmp_path):
+    kept = tmp_path / "kept"
+    shutil.copytree(tiny_study[0], kept)
+    shutil.rmtree(kept / "cells")
+    merged = runner.collect([kept], tmp_path / "merged")
+    assert without_timings(merged.results) == without_timings(tiny_study[1].results)
+    assert sorted(p.parent.name for p in (tmp_path / "merged" / "cells").glob("*/cell.json")) == \
+        ["cfc-sine-s0", "gru-sine-s0"]
+
+
+def test_a_corrupted_results_json_stops_a_rerun_with_one_clear_error(tiny_study, counter, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(tiny_study[0], out)
+    (out / "results.json").write_text("{not json")
+    with pytest.raises(StudyError, match="results.json is not valid JSON.*restore it, or remove it"):
+        runner.run_study(tiny_spec(), out)
+    assert counter.ran == []
 
 
 def test_a_rerun_with_more_seeds_extends_the_study(tiny_study, counter, tmp_path):

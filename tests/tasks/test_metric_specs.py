@@ -28,6 +28,8 @@ def test_each_metric_is_defined_once_with_direction_drop_and_worst():
     assert acc.drop(0.9, 0.85) == pytest.approx(0.05) and acc.drop(0.5, 0.6) == pytest.approx(-0.1)
     assert mse.drop(0.2, 0.3) == pytest.approx(0.5) and mse.drop(0.2, 0.1) == pytest.approx(-0.5)
     assert acc.worst([0.7, 0.4, 0.9]) == 0.4 and mse.worst([0.7, 0.4, 0.9]) == 0.9
+    for spec, (reference, value) in ((acc, (0.9, 0.85)), (mse, (0.2, 0.3)), (mse, (0.2, 0.1))):
+        assert spec.reference(value, spec.drop(reference, value)) == pytest.approx(reference, rel=1e-12)
     assert metric_spec("classification") is acc and metric_spec("regression") is mse
     with pytest.raises(ValueError, match="unknown metric"):
         metric_spec("f1")
