@@ -72,7 +72,18 @@ def _task_section(doc: dict[str, Any], task: str) -> list[str]:
              f"task options {train.get('task_options') or 'default'}")
     lines = [f"### {task}", "", f"Training: {setup}. "
              + (f"Reproduces: {reproduced}." if reproduced else "**Not a reproduction of a published setup.**"), ""]
-    return lines + _table(header, rows) + [""]
+    return lines + _table(header, rows) + [""] + _did_not_train_lines(doc, task)
+
+
+def _did_not_train_lines(doc: dict[str, Any], task: str) -> list[str]:
+    """The cells of ``task`` that did not beat the trivial baseline, each with its test metric beside the best
+    trivial predictor's (they are in no mean above)."""
+    cells = [c for c in doc["cells"] if c["task"] == task and c["status"] == "ok" and c["did_not_train"]]
+    if not cells:
+        return []
+    items = [f"{c['cell_id']} {_fmt(c['id']['metric'])} (trivial {_fmt(c['splits']['test']['trivial_best'])})"
+             for c in cells]
+    return [f"Did not train, test {cells[0]['metric']} (best trivial predictor's): " + "; ".join(items) + ".", ""]
 
 
 def _failures(doc: dict[str, Any]) -> list[str]:
@@ -89,6 +100,11 @@ def _paper_section(doc: dict[str, Any]) -> list[str]:
         agg = cells.get((entry["task"], entry["ours"]))
         if entry["metric"] == "minutes per epoch":
             ours = "–" if agg is None else f"{_pm(agg, 'train_seconds_per_epoch')} s/epoch"
+        elif agg is not None and not agg["trained_seeds"] and agg["did_not_train_seeds"]:
+            values = [c["id"]["metric"] for c in doc["cells"] if c["task"] == entry["task"]
+                      and c["model"] == entry["ours"] and c["status"] == "ok" and c["did_not_train"]]
+            ours = (f"did not train (seeds {agg['did_not_train_seeds']}: {agg['metric']} "
+                    f"{_fmt(min(values))}-{_fmt(max(values))})")
         else:
             ours = "–" if agg is None else f"{_pm(agg, 'id_metric')} ({agg['metric']})"
         rows.append([entry["task"], entry["metric"], entry["model"], _fmt(entry["value"], 4), entry["ours"], ours,
