@@ -9,11 +9,14 @@ for tasks whose inputs and targets share one space, i.e. next-state and forecast
 *normalised error* is the model's error over the best trivial predictor's error on that same split
 (error = 1 - accuracy, or the MSE): 1 = no better than trivial, 0 = perfect. Ratios of normalised errors do
 not call a harder condition easier when an OOD split merely shrinks the target's variance (walker2d's
-ood-physics: heavier links move less, so every raw MSE drops).
+ood-physics: heavier links move less, so every raw MSE drops). A model *beats* the trivial predictors on a
+split when it is better than the best of them, and an accuracy only when the difference is more than chance
+(exact binomial test over the split's sequences, p < 0.01).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from edgelnn.tasks.metrics import metric_spec
 
 EPS = 1e-12
+ALPHA = 0.01  # an accuracy beats the best trivial one only at this one-sided significance
 
 
 def trivial_metrics(task: Any) -> dict[str, dict[str, float]]:
@@ -57,6 +61,30 @@ def normalised_error(metric: str, value: float, trivial: dict[str, float]) -> fl
     return error(value) / max(error(best_trivial(metric, trivial)), EPS)
 
 
-def beats_trivial(metric: str, value: float, trivial: dict[str, float]) -> bool:
-    """Whether the model is strictly better than every trivial predictor on this split."""
-    return metric_spec(metric).better(value, best_trivial(metric, trivial))
+def split_sizes(task: Any) -> dict[str, int]:
+    """Sequences per split: what a classification accuracy is counted over (one label per sequence)."""
+    return {name: len(split.y) for name, split in task.splits.items()}
+
+
+def chance_p_value(accuracy: float, trivial_accuracy: float, sequences: int) -> float:
+    """One-sided exact binomial p-value: the chance that a predictor right with probability
+    ``trivial_accuracy`` per sequence gets at least ``accuracy * sequences`` of ``sequences`` right."""
+    k, n, p = round(accuracy * sequences), int(sequences), float(trivial_accuracy)
+    if k <= 0 or p >= 1.0:
+        return 1.0
+    if p <= 0.0:
+        return 0.0
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p)
+             + (n - i) * math.log1p(-p) for i in range(k, n + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def beats_trivial(metric: str, value: float, trivial: dict[str, float], sequences: int) -> bool:
+    """Whether the model is better than every trivial predictor on this split: strictly better, and for an
+    accuracy by more than chance (:func:`chance_p_value` below :data:`ALPHA`: 3 more right answers in 2,000
+    is not a model that trained). An MSE has no such test here (metrics.json keeps no per-sequence errors)."""
+    best = best_trivial(metric, trivial)
+    if not metric_spec(metric).better(value, best):
+        return False
+    return chance_p_value(value, best, sequences) < ALPHA if metric == "accuracy" else True

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgelnn.study.baselines import beats_trivial, best_trivial, normalised_error, trivial_metrics
+from edgelnn.study.baselines import (
+    beats_trivial,
+    best_trivial,
+    chance_p_value,
+    normalised_error,
+    split_sizes,
+    trivial_metrics,
+)
 from edgelnn.study.grid import Cell, family
 from edgelnn.tasks.metrics import metric_spec
 from edgelnn.utils.atomic import write_json_atomic
@@ -31,8 +38,9 @@ INT8_PREFERENCE = (C_INT8, "tflite-int8-full", "onnx-int8-static", "tflite-int8-
 DEVICE_CORE, DEVICE_PROFILE = "cortex-m4f", "stm32f4"
 DEVICE_STEPS = 3  # emulated steps per cell: instructions are exact per step and barely vary between steps
 # The trivial predictors a record's normalised errors rest on: 1 = the training majority class (classification),
-# 2 = also the best constant class on each split. Older records are recomputed (refresh_baselines), not rerun.
-BASELINES_VERSION = 2
+# 2 = also the best constant class on each split, 3 = and an accuracy beats them only beyond chance (binomial
+# test over the split's sequences). Older records are recomputed (refresh_baselines), not rerun.
+BASELINES_VERSION = 3
 DEVICE_OFF = "the preset does not measure Cortex-M4F figures (mcu_measure off)"
 
 
@@ -185,7 +193,7 @@ def _measure(cell: Cell, pipeline: PipelineSettings, folder: Path, timings: dict
     timings["c_eval_s"] = round(time.perf_counter() - t0, 3)
     record = summarise(json.loads((run_path / "metrics.json").read_text()),
                        json.loads((run_path / "history.json").read_text()), manifest, cpu, mcu,
-                       trivial_metrics(task), c_int8)
+                       trivial_metrics(task), split_sizes(task), c_int8)
     record["device"].update(m4f)
     return record
 
@@ -232,9 +240,9 @@ def evaluate_c_int8(export_path: Path, manifest: dict[str, Any]) -> float | str:
 
 def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: dict[str, Any],
               cpu: dict[str, Any], mcu: dict[str, Any] | None, trivial: dict[str, dict[str, float]],
-              c_int8: float | str | None = None) -> dict[str, Any]:
+              sizes: dict[str, int], c_int8: float | str | None = None) -> dict[str, Any]:
     """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents;
-    ``c_int8`` is the int8 generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
+    ``trivial`` and ``sizes`` are the task's trivial metrics and sequences per split; ``c_int8`` is the int8 generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
     metric = metrics["metric"]
     seconds = [h["seconds"] for h in history]
     state_size = next(int(s["shape"][-1]) for s in manifest["signature"]["inputs"] if s["name"] == "state")
@@ -248,10 +256,11 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
         "latency": _latency(cpu),
         "device": _device(mcu),
     }
-    return apply_baselines(record, trivial)
+    return apply_baselines(record, trivial, sizes)
 
 
-def apply_baselines(record: dict[str, Any], trivial: dict[str, dict[str, float]]) -> dict[str, Any]:
+def apply_baselines(record: dict[str, Any], trivial: dict[str, dict[str, float]],
+                    sizes: dict[str, int]) -> dict[str, Any]:
     """``record`` with every figure that rests on the trivial predictors (re)computed from its split metrics:
     each split's trivial metrics, normalised error and beats_trivial, the ID and OOD figures, did_not_train,
     and the int8 normalised-error increase. Also how an older record is brought up to :data:`BASELINES_VERSION`
@@ -261,9 +270,12 @@ def apply_baselines(record: dict[str, Any], trivial: dict[str, dict[str, float]]
     per_split = {}
     for name, entry in record["splits"].items():
         value = entry["metric"]
-        per_split[name] = {"metric": value, "trivial": trivial[name], "trivial_best": best_trivial(metric, trivial[name]),
+        best = best_trivial(metric, trivial[name])
+        per_split[name] = {"metric": value, "trivial": trivial[name], "trivial_best": best,
                            "normalised_error": normalised_error(metric, value, trivial[name]),
-                           "beats_trivial": beats_trivial(metric, value, trivial[name])}
+                           "beats_trivial": beats_trivial(metric, value, trivial[name], sizes[name]),
+                           "sequences": sizes[name],
+                           "chance_p": chance_p_value(value, best, sizes[name]) if metric == "accuracy" else None}
     test = per_split["test"]
     ood = {}
     for name in (n for n in per_split if n.startswith("ood-")):
@@ -294,15 +306,16 @@ def refresh_baselines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     task and options; the trivial predictors depend on the data only, not on the model or seed)."""
     from edgelnn.tasks import load_task_for
 
-    cache: dict[str, dict[str, dict[str, float]]] = {}
+    cache: dict[str, tuple[dict[str, dict[str, float]], dict[str, int]]] = {}
     out = []
     for record in records:
         if stale_baselines(record):
             source = {"task": record["task"], "task_options": record["train"].get("task_options") or {}}
             key = json.dumps(source, sort_keys=True)
             if key not in cache:
-                cache[key] = trivial_metrics(load_task_for(source))
-            record = apply_baselines(record, cache[key])
+                task = load_task_for(source)
+                cache[key] = trivial_metrics(task), split_sizes(task)
+            record = apply_baselines(record, *cache[key])
         out.append(record)
     return out
 

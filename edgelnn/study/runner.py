@@ -225,7 +225,7 @@ def run_study(spec: StudySpec, out_dir: str | Path, jobs: int = 1, shard: tuple[
             run.failed.append(cell.cell_id)
         state = "ok" if record["status"] == "ok" else f"FAILED: {record['error']}"
         if record["status"] == "ok" and record["did_not_train"]:
-            state = "ok (did not train: no better than the trivial baseline)"
+            state = "ok (did not train: not better than the trivial baseline beyond chance)"
         say(f"[{i}/{len(pending)}] {cell.cell_id}: {state} ({record['timings']['cell_s']:.1f} s)")
 
     if jobs == 1 or len(pending) <= 1:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgelnn.study.baselines import beats_trivial, normalised_error, trivial_metrics
+from edgelnn.study.baselines import (
+    beats_trivial,
+    chance_p_value,
+    normalised_error,
+    split_sizes,
+    trivial_metrics,
+)
 from edgelnn.study.cell import BASELINES_VERSION, apply_baselines, summarise
 from edgelnn.tasks import Split, Task
 
@@ -39,6 +45,7 @@ def test_majority_class_from_the_training_labels_and_the_best_constant_on_each_s
     trivial = trivial_metrics(_classification_task())
     assert trivial["test"] == {"majority": 0.5, "best_constant": 0.5}
     assert trivial["ood-noise"] == {"majority": 0.25, "best_constant": 0.75}  # class 0, not the training majority
+    assert split_sizes(_classification_task()) == {"train": 5, "val": 2, "test": 4, "ood-noise": 4}
 
 
 def test_mean_and_persistence_on_each_split():
@@ -67,8 +74,28 @@ def test_accuracy_normalisation_and_beating_the_baseline():
     trivial = {"majority": 0.5}
     assert normalised_error("accuracy", 0.5, trivial) == pytest.approx(1.0)
     assert normalised_error("accuracy", 0.75, trivial) == pytest.approx(0.5)
-    assert not beats_trivial("accuracy", 0.5, trivial) and beats_trivial("accuracy", 0.51, trivial)
-    assert not beats_trivial("mse", 1.0, {"mean": 1.0, "persistence": 2.0}) and beats_trivial("mse", 0.9, {"mean": 1.0})
+    assert not beats_trivial("accuracy", 0.5, trivial, 10**6) and beats_trivial("accuracy", 0.51, trivial, 10**6)
+    assert not beats_trivial("mse", 1.0, {"mean": 1.0, "persistence": 2.0}, 10)
+    assert beats_trivial("mse", 0.9, {"mean": 1.0}, 10)
+
+
+@pytest.mark.parametrize(("accuracy", "sequences", "beats"), [
+    (0.5035, 2000, False),  # the xor cells of an LRC at chance: 3 more right of 2,000 than "always 1"
+    (0.55, 2000, True), (0.75, 4, False),  # 3 of 4 is luck at p=0.5 (p = 5/16)
+    (0.35, 40, False), (0.5, 40, True)])  # 4 classes, best constant 0.25: 14/40 is chance, 20/40 is not
+def test_an_accuracy_beats_the_trivial_predictor_only_beyond_chance(accuracy, sequences, beats):
+    best = 0.502 if sequences == 2000 else (0.5 if sequences == 4 else 0.25)
+    assert beats_trivial("accuracy", accuracy, {"best_constant": best}, sequences) is beats
+
+
+def test_chance_p_value_is_the_exact_binomial_tail():
+    assert chance_p_value(0.75, 0.5, 4) == pytest.approx(5 / 16)
+    assert chance_p_value(1.0, 0.5, 10) == pytest.approx(0.5**10)
+    assert chance_p_value(0.0, 0.5, 10) == 1.0 and chance_p_value(0.6, 1.0, 10) == 1.0
+
+
+# Sequences per split for summarise: enough that the toy accuracies above chance are beyond it.
+SIZES = {"train": 1000, "val": 400, "test": 400, "ood-noise": 400, "ood-long": 400}
 
 
 def _manifest(reference_test: float, int8_test: float, metric: str = "accuracy") -> dict:
@@ -90,7 +117,7 @@ def test_a_cell_that_does_not_beat_the_majority_class_did_not_train(test_accurac
     metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 2,
                "splits": {"val": 0.5, "test": test_accuracy, "ood-noise": 0.25}}
     history = [{"seconds": 1.0}, {"seconds": 3.0}]
-    record = summarise(metrics, history, _manifest(test_accuracy, test_accuracy), _bench(), None, trivial)
+    record = summarise(metrics, history, _manifest(test_accuracy, test_accuracy), _bench(), None, trivial, SIZES)
     assert record["did_not_train"] is did_not_train
     assert record["train_seconds_per_epoch"] == 2.0 and record["epochs_to_best"] == 1
     assert record["latency"]["backend"] == "litert" and record["latency"]["step_p50_us"] == 7.0
@@ -113,10 +140,10 @@ def test_a_constant_predictor_never_counts_as_trained():
     assert trivial["test"] == {"majority": 0.4, "best_constant": constant_one}
     metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 1,
                "splits": {"val": 0.5, "test": constant_one, "ood-long": 0.5}}
-    record = summarise(metrics, [{"seconds": 1.0}], _manifest(constant_one, constant_one), _bench(), None, trivial)
+    record = summarise(metrics, [{"seconds": 1.0}], _manifest(constant_one, constant_one), _bench(), None, trivial, SIZES)
     assert record["did_not_train"] is True and record["id"]["normalised_error"] == pytest.approx(1.0)
     metrics["splits"]["test"] = 0.7
-    assert summarise(metrics, [{"seconds": 1.0}], _manifest(0.7, 0.7), _bench(), None, trivial)["did_not_train"] is False
+    assert summarise(metrics, [{"seconds": 1.0}], _manifest(0.7, 0.7), _bench(), None, trivial, SIZES)["did_not_train"] is False
 
 
 def test_an_older_record_is_recomputed_exactly_as_a_new_one_is_summarised():
@@ -125,11 +152,11 @@ def test_an_older_record_is_recomputed_exactly_as_a_new_one_is_summarised():
     old_trivial = {name: {"majority": t["majority"]} for name, t in trivial.items()}  # baselines 1
     metrics = {"metric": "accuracy", "parameters": 40, "best_epoch": 0, "epochs_run": 2,
                "splits": {"val": 0.5, "test": 0.75, "ood-noise": 0.5}}
-    old = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, old_trivial)
+    old = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, old_trivial, SIZES)
     del old["baselines"], old["int8"]["reference"]
     assert old["splits"]["ood-noise"]["beats_trivial"] is True  # 0.5 > 0.25 majority: but 0.75 of it is class 0
-    new = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, trivial)
-    assert apply_baselines(old, trivial) == new and new["baselines"] == BASELINES_VERSION
+    new = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.5), _bench(), None, trivial, SIZES)
+    assert apply_baselines(old, trivial, SIZES) == new and new["baselines"] == BASELINES_VERSION
     assert new["splits"]["ood-noise"]["beats_trivial"] is False
     assert new["ood"]["ood-noise"]["degradation"] == pytest.approx((0.5 / 0.25) / (0.25 / 0.5))
     assert new["int8"]["normalised_error_increase"] == pytest.approx((0.5 - 0.25) / 0.5)
@@ -141,9 +168,9 @@ def test_a_microcontroller_bench_gives_the_tflm_ram_bound():
                "splits": {"val": 0.5, "test": 0.75, "ood-noise": 0.5}}
     checks = [{"resource": "flash", "bytes": 5000}, {"resource": "ram", "bytes": 3000}]
     mcu = {"target": {"name": "stm32f4"}, "results": [{"status": "ok", "verdict": {"checks": checks}}]}
-    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), mcu, trivial)["device"]
+    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), mcu, trivial, SIZES)["device"]
     assert (device["tflm_target"], device["tflm_ram_upper_bytes"], device["tflm_flash_bytes"]) == ("stm32f4", 3000, 5000)
     assert device["tflm_reason"] is None
     failed = {"target": {"name": "stm32f4"}, "results": [{"status": "failed", "error": "arena too small"}]}
-    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), failed, trivial)["device"]
+    device = summarise(metrics, [{"seconds": 1.0}], _manifest(0.75, 0.75), _bench(), failed, trivial, SIZES)["device"]
     assert device["tflm_ram_upper_bytes"] is None and device["tflm_reason"] == "arena too small"
