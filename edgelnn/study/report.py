@@ -111,7 +111,8 @@ def _paper_section(doc: dict[str, Any]) -> list[str]:
                      entry["source"]])
         if entry["task"] not in tasks:
             tasks.append(entry["task"])
-    note = ("Ours: mean ± std over the seeds that trained (– where the study did not run that model on that task). "
+    note = ("Ours: mean ± std over the seeds that trained, seconds per epoch over every finished seed (– where the "
+            "study did not run that model on that task). "
             "Our MSE is on standardised targets and our accuracies are fractions, so values are not on the "
             "papers' scales; compare rankings.")
     lines = ["## Published numbers beside ours", "", note, ""]
@@ -133,9 +134,11 @@ def _plots_section(plots: dict[str, dict[str, Any]]) -> list[str]:
 DEFINITIONS = (
     "Definitions: *normalised error* = model error / best trivial predictor's error on the same split (error = "
     "1 - accuracy or MSE; trivial = the training majority class and the best constant class of that split, or "
-    "the training mean and persistence): 1 = trivial, 0 = perfect. *Degradation* of an OOD split = its normalised error / the test split's (> 1: worse out of "
-    "distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
-    "the trivial baseline on test is reported as **did not train** with its seed and left out of the means. "
+    "the training mean and persistence): 1 = trivial, 0 = perfect. *Degradation* of an OOD split = its "
+    "normalised error / the test split's (> 1: worse out of distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
+    "the trivial baseline on test (an accuracy: not beyond chance, one-sided binomial test, p < 0.01) is "
+    "reported as **did not train** with its seed and left out of the metrics' means (sizes and costs, such as "
+    "parameters, latency, seconds per epoch and device figures, are over every finished seed). "
     "int8 drop: test-metric drop of the int8 generated C (the code the M4F figures measure, run on this host; "
     "else the full-integer artifact, see results.json) from the PyTorch model (accuracy points as a fraction; "
     "relative MSE increase). M4F: the export as generated C on the emulated Cortex-M4F "

@@ -1,8 +1,9 @@
 """The study's results: results.json (JSON Schema ``results.schema.json`` beside this file) and results.csv.
 
 results.json holds the study settings, one record per cell (see :mod:`edgelnn.study.cell`), per
-(model, task) means and standard deviations over the seeds that trained (cells that did not beat the
-trivial baseline are listed by seed, not averaged in), and the computed verdicts.
+(model, task) means and standard deviations of the metrics over the seeds that trained (cells that did not
+beat the trivial baseline are listed by seed, not averaged in) and of sizes and costs over every finished
+seed, and the computed verdicts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 RESULTS_FILE = "results.json"
 CSV_FILE = "results.csv"
+# Fields of cell_fields() that describe what a model costs, not how well it learned: aggregated over every
+# finished seed, trained or not (the metrics only over the seeds that trained).
+COST_FIELDS = frozenset({"parameters", "hidden_size", "state_size", "latency_us", "train_seconds_per_epoch",
+                         "epochs_run", "m4f_instructions", "m4f_flash_bytes", "m4f_ram_bytes",
+                         "tflm_ram_upper_bytes"})
 # Keys whose values are wall-clock measurements (differ between two runs of the same study).
 TIMING_KEYS = frozenset({"created", "timings", "latency", "latency_us", "train_seconds_per_epoch", "wall_s"})
 
@@ -95,7 +101,9 @@ def cell_fields(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def aggregate(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (model, task): seeds by outcome and mean/std of every field over the seeds that trained."""
+    """Per (model, task): seeds by outcome; mean/std of every metric over the seeds that trained, and of every
+    size and cost (:data:`COST_FIELDS`) over every finished seed (what a model costs does not depend on
+    whether it learned the task)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for cell in cells:
         groups.setdefault((cell["model"], cell["task"]), []).append(cell)
@@ -104,9 +112,10 @@ def aggregate(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         members = sorted(members, key=lambda c: c["seed"])
         trained = [c for c in members if c["status"] == "ok" and not c["did_not_train"]]
         fields: dict[str, list[float]] = {}
-        for cell in trained:
+        for cell in (c for c in members if c["status"] == "ok"):
             for key, value in cell_fields(cell).items():
-                fields.setdefault(key, []).append(value)
+                if key in COST_FIELDS or cell in trained:
+                    fields.setdefault(key, []).append(value)
         out.append({
             "model": model, "task": task, "family": members[0]["family"],
             "metric": next((c["metric"] for c in members if c["status"] == "ok"), None),
