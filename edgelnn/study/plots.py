@@ -54,12 +54,15 @@ def _figure(n_panels: int):
 
 def _scatter_panels(doc: dict[str, Any], x_key: str, x_label: str, path: Path, pareto: bool, log_x: bool) -> bool:
     """Per task: ID metric (mean +- std over trained seeds) against ``x_key``; False when nothing to plot."""
-    tasks = [t for t, aggs in _by_task(doc).items() if any(_mean(a, x_key) is not None for a in aggs)]
+    def plotted(aggs: list[dict[str, Any]]) -> list[dict[str, Any]]:  # a cost and a metric (some seed trained)
+        return [a for a in aggs if _mean(a, x_key) is not None and _mean(a, "id_metric") is not None]
+
+    tasks = [t for t, aggs in _by_task(doc).items() if plotted(aggs)]
     if not tasks:
         return False
     plt, fig, axes = _figure(len(tasks))
     for ax, task in zip(axes, tasks):
-        aggs = [a for a in _by_task(doc)[task] if _mean(a, x_key) is not None and _mean(a, "id_metric") is not None]
+        aggs = plotted(_by_task(doc)[task])
         metric = next((a["metric"] for a in aggs if a["metric"]), "metric")
         points = [(_mean(a, x_key), _mean(a, "id_metric")) for a in aggs]
         for agg, (x, y) in zip(aggs, points):
@@ -87,7 +90,8 @@ def _scatter_panels(doc: dict[str, Any], x_key: str, x_label: str, path: Path, p
 
 def _bars(doc: dict[str, Any], key: str, ylabel: str, path: Path, log_y: bool = False,
           hline: float | None = None) -> bool:
-    """Grouped bars: tasks on x, one bar per model (mean +- std over trained seeds)."""
+    """Grouped bars: tasks on x, one bar per model (mean +- std as aggregated: a metric over trained seeds, a
+    cost over every finished seed)."""
     tasks = doc["study"]["tasks"]
     models = doc["study"]["models"]
     table = {(a["task"], a["model"]): a for a in doc["aggregates"]}
