@@ -242,7 +242,8 @@ def summarise(metrics: dict[str, Any], history: list[dict[str, Any]], manifest: 
               cpu: dict[str, Any], mcu: dict[str, Any] | None, trivial: dict[str, dict[str, float]],
               sizes: dict[str, int], c_int8: float | str | None = None) -> dict[str, Any]:
     """The cell's numbers from its run (metrics.json, history.json), manifest and bench documents;
-    ``trivial`` and ``sizes`` are the task's trivial metrics and sequences per split; ``c_int8`` is the int8 generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
+    ``trivial`` and ``sizes`` are the task's trivial metrics and sequences per split; ``c_int8`` is the int8
+    generated C's test metric (:func:`evaluate_c_int8`), or why there is none."""
     metric = metrics["metric"]
     seconds = [h["seconds"] for h in history]
     state_size = next(int(s["shape"][-1]) for s in manifest["signature"]["inputs"] if s["name"] == "state")

@@ -75,10 +75,16 @@ def _task_section(doc: dict[str, Any], task: str) -> list[str]:
     return lines + _table(header, rows) + [""] + _did_not_train_lines(doc, task)
 
 
+def _did_not_train(doc: dict[str, Any], task: str, model: str | None = None) -> list[dict[str, Any]]:
+    """The finished cells of ``task`` (and ``model``) that did not beat the trivial baseline."""
+    return [c for c in doc["cells"] if c["task"] == task and (model is None or c["model"] == model)
+            and c["status"] == "ok" and c["did_not_train"]]
+
+
 def _did_not_train_lines(doc: dict[str, Any], task: str) -> list[str]:
     """The cells of ``task`` that did not beat the trivial baseline, each with its test metric beside the best
     trivial predictor's (they are in no mean above)."""
-    cells = [c for c in doc["cells"] if c["task"] == task and c["status"] == "ok" and c["did_not_train"]]
+    cells = _did_not_train(doc, task)
     if not cells:
         return []
     items = [f"{c['cell_id']} {_fmt(c['id']['metric'])} (trivial {_fmt(c['splits']['test']['trivial_best'])})"
@@ -101,8 +107,7 @@ def _paper_section(doc: dict[str, Any]) -> list[str]:
         if entry["metric"] == "minutes per epoch":
             ours = "–" if agg is None else f"{_pm(agg, 'train_seconds_per_epoch')} s/epoch"
         elif agg is not None and not agg["trained_seeds"] and agg["did_not_train_seeds"]:
-            values = [c["id"]["metric"] for c in doc["cells"] if c["task"] == entry["task"]
-                      and c["model"] == entry["ours"] and c["status"] == "ok" and c["did_not_train"]]
+            values = [c["id"]["metric"] for c in _did_not_train(doc, entry["task"], entry["ours"])]
             ours = (f"did not train (seeds {agg['did_not_train_seeds']}: {agg['metric']} "
                     f"{_fmt(min(values))}-{_fmt(max(values))})")
         else:
@@ -135,9 +140,9 @@ DEFINITIONS = (
     "Definitions: *normalised error* = model error / best trivial predictor's error on the same split (error = "
     "1 - accuracy or MSE; trivial = the training majority class and the best constant class of that split, or "
     "the training mean and persistence): 1 = trivial, 0 = perfect. *Degradation* of an OOD split = its "
-    "normalised error / the test split's (> 1: worse out of distribution), so a split whose targets merely vary less does not look easier. A cell that does not beat "
-    "the trivial baseline on test (an accuracy: not beyond chance, one-sided binomial test, p < 0.01) is "
-    "reported as **did not train** with its seed and left out of the metrics' means (sizes and costs, such as "
+    "normalised error / the test split's (> 1: worse out of distribution), so a split whose targets merely "
+    "vary less does not look easier. A cell that does not beat the trivial baseline on test (an accuracy: not "
+    "beyond chance, one-sided binomial test, p < 0.01) is reported as **did not train** with its seed and left out of the metrics' means (sizes and costs, such as "
     "parameters, latency, seconds per epoch and device figures, are over every finished seed). "
     "int8 drop: test-metric drop of the int8 generated C (the code the M4F figures measure, run on this host; "
     "else the full-integer artifact, see results.json) from the PyTorch model (accuracy points as a fraction; "

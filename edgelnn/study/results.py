@@ -113,8 +113,9 @@ def aggregate(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         trained = [c for c in members if c["status"] == "ok" and not c["did_not_train"]]
         fields: dict[str, list[float]] = {}
         for cell in (c for c in members if c["status"] == "ok"):
+            learned = not cell["did_not_train"]
             for key, value in cell_fields(cell).items():
-                if key in COST_FIELDS or cell in trained:
+                if learned or key in COST_FIELDS:
                     fields.setdefault(key, []).append(value)
         out.append({
             "model": model, "task": task, "family": members[0]["family"],
